@@ -1,0 +1,61 @@
+import { contextReferences } from '../expressions';
+import type { Range } from '../source';
+import type { StepDefinition, WorkflowDefinition } from './model';
+import { expressionSites } from './template-walk';
+
+/** Why a step waits for another: listed in `needs`, or read by one of its expressions. */
+export interface Dependency {
+  step: string;
+  range: Range;
+  via: 'needs' | 'expression';
+}
+
+/** Every expression of a step: its condition, list, arguments and outputs. */
+export function stepExpressionSites(step: StepDefinition) {
+  return [...expressionSites(step.if), ...expressionSites(step.foreach), ...expressionSites(step.with), ...expressionSites(step.outputs)];
+}
+
+/** Each step's dependencies: its `needs` plus every other step its expressions read through `steps.<id>`. */
+export function stepDependencies(workflow: WorkflowDefinition): Map<string, Dependency[]> {
+  const result = new Map<string, Dependency[]>();
+  for (const step of workflow.steps) {
+    const deps: Dependency[] = step.needs.map((n) => ({ step: n.name, range: n.range, via: 'needs' as const }));
+    for (const site of stepExpressionSites(step)) {
+      if (!site.expr) continue;
+      for (const ref of contextReferences(site.expr)) {
+        if (ref.context !== 'steps' || ref.path.length === 0 || ref.path[0] === step.id) continue;
+        deps.push({
+          step: ref.path[0],
+          range: { start: site.offset + ref.start, end: site.offset + ref.end },
+          via: 'expression',
+        });
+      }
+    }
+    result.set(step.id, deps);
+  }
+  return result;
+}
+
+/** The cycles among steps, each as the list of step ids along it (first id repeated at the end) and the dependency that closes it. */
+export function findCycles(dependencies: Map<string, Dependency[]>): Array<{ path: string[]; closing: Dependency }> {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const cycles: Array<{ path: string[]; closing: Dependency }> = [];
+  const visit = (id: string): void => {
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const dep of dependencies.get(id) ?? []) {
+      if (!dependencies.has(dep.step)) continue;
+      const s = state.get(dep.step);
+      if (s === 'visiting') {
+        cycles.push({ path: [...stack.slice(stack.indexOf(dep.step)), dep.step], closing: dep });
+      } else if (s === undefined) {
+        visit(dep.step);
+      }
+    }
+    stack.pop();
+    state.set(id, 'done');
+  };
+  for (const id of dependencies.keys()) if (!state.has(id)) visit(id);
+  return cycles;
+}

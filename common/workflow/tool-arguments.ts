@@ -1,0 +1,122 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { didYouMean } from '../suggest';
+
+/** What a workflow needs to know of an MCP tool to check a call to it. */
+export interface ToolInfo {
+  name: string;
+  description?: string;
+  inputSchema?: Record<string, unknown>;
+}
+
+/** A problem with the arguments of a tool call; `path` names the argument (empty for the whole object). */
+export interface ArgumentIssue {
+  path: string[];
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+/** Stands for a value computed by an expression, unknown until the run: checks about it are dropped. */
+export const COMPUTED = Symbol('computed');
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, verbose: true });
+const cache = new Map<string, ValidateFunction | null>();
+
+function compile(schema: Record<string, unknown>): ValidateFunction | null {
+  const key = JSON.stringify(schema);
+  let fn = cache.get(key);
+  if (fn === undefined) {
+    // Servers declare draft-07 or 2020-12 in `$schema`; the keywords tools use are the same in both.
+    const { $schema: _ignored, ...rest } = schema;
+    try {
+      fn = ajv.compile(rest);
+    } catch {
+      fn = null;
+    }
+    cache.set(key, fn);
+  }
+  return fn;
+}
+
+/** Checks tool arguments against the tool's inputSchema. Values that are `COMPUTED` (or contain it) pass whatever they turn out to be. */
+export function checkArguments(tool: ToolInfo, args: Record<string, unknown>): ArgumentIssue[] {
+  const schema = tool.inputSchema;
+  if (!schema) return [];
+  const issues: ArgumentIssue[] = [];
+  const validate = compile(schema);
+  const computed = new Set<string>();
+  const data = replaceComputed(args, [], computed);
+  if (validate && !validate(data)) {
+    for (const e of validate.errors ?? []) {
+      const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+      if (isUnderComputed(path, computed)) continue;
+      issues.push({ path, message: argumentMessage(tool, path, e), severity: 'error' });
+    }
+  }
+  const properties = schema.properties as Record<string, unknown> | undefined;
+  if (properties && schema.additionalProperties !== false) {
+    // Most tool schemas allow unknown keys, but an argument the tool does not declare is almost always a typo.
+    for (const key of Object.keys(args)) {
+      if (!(key in properties)) {
+        issues.push({
+          path: [key],
+          message: `tool '${tool.name}' has no argument '${key}'.${didYouMean(key, Object.keys(properties))} Its arguments: ${listOrNone(Object.keys(properties))}.`,
+          severity: 'warning',
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+const MARKER = '\u0000computed';
+
+function replaceComputed(value: unknown, path: string[], computed: Set<string>): unknown {
+  if (value === COMPUTED) {
+    computed.add(path.join('/'));
+    return MARKER;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => replaceComputed(v, [...path, String(i)], computed));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceComputed(v, [...path, k], computed)]));
+  }
+  return value;
+}
+
+function isUnderComputed(path: string[], computed: Set<string>): boolean {
+  for (let i = path.length; i >= 0; i--) if (computed.has(path.slice(0, i).join('/'))) return true;
+  return false;
+}
+
+function argumentMessage(tool: ToolInfo, path: string[], e: ErrorObject): string {
+  const params = e.params as Record<string, unknown>;
+  const where = path.length === 0 ? `the arguments of '${tool.name}'` : `argument '${path.join('.')}' of '${tool.name}'`;
+  switch (e.keyword) {
+    case 'required': {
+      const missing = String(params.missingProperty);
+      return path.length === 0
+        ? `tool '${tool.name}' requires argument '${missing}'.`
+        : `${where} is missing '${missing}'.`;
+    }
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const props = Object.keys(((e.parentSchema as { properties?: object }) ?? {}).properties ?? {});
+      return `${path.length === 0 ? `tool '${tool.name}'` : where} has no argument '${key}'.${didYouMean(key, props)} Its arguments: ${listOrNone(props)}.`;
+    }
+    case 'type':
+      return `${where} must be ${String(params.type)}, not ${describe(e.data)}.`;
+    case 'enum':
+      return `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, not ${JSON.stringify(e.data)}.`;
+    default:
+      return `${where} ${e.message ?? 'is invalid'}.`;
+  }
+}
+
+function listOrNone(names: string[]): string {
+  return names.length === 0 ? '(none)' : names.join(', ');
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}

@@ -1,0 +1,116 @@
+import { Command, CommanderError, Option } from 'commander';
+import { JournalCorruptError, JournalWriteError } from '../store/journal';
+import { WorkflowFileError } from '../workspace/load';
+import { runCommand } from './commands/run';
+import { runsListCommand, runsShowCommand } from './commands/runs';
+import { serversListCommand, serversToolsCommand } from './commands/servers';
+import { validateCommand } from './commands/validate';
+import { CommandFailure, EXIT, UsageError } from './errors';
+import { VERSION, type GlobalOptions } from './session';
+
+/** Builds the `openconductor` command line. Each action resolves to its exit code. */
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('openconductor')
+    .description('Run workflows that compose MCP servers, durably, from the terminal.')
+    .version(VERSION, '-v, --version')
+    .option('-w, --workspace <dir>', 'the workspace folder (default: found from the workflow file, else the current directory)')
+    .option('--data-dir <dir>', 'where runs are kept (default: <workspace>/.openconductor, or $OPENCONDUCTOR_DATA_DIR)')
+    .option('--no-color', 'plain output without colours')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  const global = (): GlobalOptions => program.opts<GlobalOptions>();
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    async (...args: A): Promise<void> =>
+      setExit(await fn(...args));
+
+  program
+    .command('run')
+    .description('run a workflow and show its progress; prints its outputs at the end')
+    .argument('<file>', 'a *.workflow.yaml file')
+    .addOption(new Option('-i, --input <name=value>', 'an input value (repeatable)').argParser(collect).default([]))
+    .option('--inputs <file.json>', 'input values from a JSON object')
+    .option('--json', 'one JSON object per event on stdout, then the result', false)
+    .action(action((file: string, options: { input: string[]; inputs?: string; json: boolean }) => runCommand(file, options, global())));
+
+  program
+    .command('validate')
+    .description('check workflow files (or folders of them); errors print as file:line:col')
+    .argument('<files...>', 'workflow files or folders')
+    .option('--json', 'the diagnostics as JSON', false)
+    .option('--connect', "start the servers to check tools and arguments against their live tool lists", false)
+    .action(action((files: string[], options: { json: boolean; connect: boolean }) => validateCommand(files, options, global())));
+
+  const runs = program.command('runs').description('list and inspect runs');
+  runs
+    .command('list')
+    .description('the most recent runs')
+    .option('--json', 'as JSON', false)
+    .option('-n, --limit <n>', 'how many', '20')
+    .option('--status <status>', 'only runs with this status: running, completed, failed, cancelled')
+    .option('--workflow <name>', 'only runs of this workflow')
+    .action(action((options: { json: boolean; limit: string; status?: string; workflow?: string }) => runsListCommand(options, global())));
+  runs
+    .command('show')
+    .description("a run's steps, timings, attempts, outputs and errors")
+    .argument('<id>', 'the run id, or a unique prefix of it')
+    .option('--json', 'as JSON', false)
+    .action(action((id: string, options: { json: boolean }) => runsShowCommand(id, options, global())));
+
+  const servers = program.command('servers').description('the MCP servers of the workspace');
+  servers
+    .command('list')
+    .description('servers of .vscode/mcp.json and of the workflow files')
+    .option('--json', 'as JSON', false)
+    .action(action((options: { json: boolean }) => serversListCommand(options, global())));
+  servers
+    .command('tools')
+    .description("start a server and list its tools and their arguments")
+    .argument('<name>', 'the server name')
+    .option('-f, --file <workflow>', "look the server up in this workflow's servers: block")
+    .option('--json', 'as JSON', false)
+    .action(action((name: string, options: { json: boolean; file?: string }) => serversToolsCommand(name, options, global())));
+
+  for (const command of [program, ...program.commands, ...runs.commands, ...servers.commands]) {
+    command.exitOverride().showHelpAfterError('(run with --help for usage)');
+  }
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Runs the CLI with the given arguments; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    return EXIT.usage;
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`openconductor: ${error.message}\n(run with --help for usage)\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof CommandFailure || error instanceof WorkflowFileError || error instanceof JournalWriteError || error instanceof JournalCorruptError) {
+    process.stderr.write(`openconductor: ${error.message}\n`);
+    return EXIT.failed;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`openconductor: internal error: ${message}\n`);
+  if (process.env.OPENCONDUCTOR_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  else process.stderr.write('Set OPENCONDUCTOR_DEBUG=1 to see where it happened, and please report it.\n');
+  return EXIT.failed;
+}

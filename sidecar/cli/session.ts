@@ -1,0 +1,50 @@
+import * as path from 'node:path';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import pkg from '../../package.json';
+import type { ToolInfo } from '../../common/workflow/tool-arguments';
+import { McpPool } from '../mcp/pool';
+import { DataDirectoryBusyError } from '../store/lock';
+import { Store } from '../store/store';
+import { findWorkspaceFolder, openWorkspace, prepareDataDir, type Workspace } from '../workspace/workspace';
+import { CommandFailure } from './errors';
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  workspace?: string;
+  dataDir?: string;
+  color: boolean;
+}
+
+export const VERSION: string = pkg.version;
+
+/** The workspace a command works in: --workspace, else the one around `file`, else the current directory. */
+export function workspaceFor(file: string | undefined, options: GlobalOptions): Workspace {
+  const folder = options.workspace ? path.resolve(options.workspace) : file ? findWorkspaceFolder(file) : process.cwd();
+  return openWorkspace(folder, options.dataDir ? path.resolve(options.dataDir) : undefined);
+}
+
+/** Opens the workspace's run store; a directory held by another process is a clear failure, not a stack trace. */
+export async function openStore(workspace: Workspace, mode: 'writer' | 'reader', command: string): Promise<Store> {
+  if (mode === 'writer') prepareDataDir(workspace.dataDir);
+  try {
+    return await Store.open({ dataDir: workspace.dataDir, mode, command });
+  } catch (error) {
+    if (error instanceof DataDirectoryBusyError) throw new CommandFailure(error.message);
+    throw error;
+  }
+}
+
+/** A server pool for the workspace: servers run in its folder and log to its data directory. */
+export function createPool(workspace: Workspace, logs: boolean): McpPool {
+  return new McpPool({
+    cwd: workspace.folder,
+    ...(logs && { logDir: path.join(workspace.dataDir, 'logs') }),
+    clientVersion: VERSION,
+    defaultStartupTimeoutMs: 60_000,
+  });
+}
+
+/** The parts of an MCP tool that validation keeps. */
+export function toolInfo(tool: Tool): ToolInfo {
+  return { name: tool.name, ...(tool.description !== undefined && { description: tool.description }), inputSchema: tool.inputSchema as Record<string, unknown> };
+}

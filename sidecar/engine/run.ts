@@ -1,0 +1,316 @@
+import { setMaxListeners } from 'node:events';
+import type { ErrorInfo, RunEvent, RunEventBody, RunStatus, StepStatus } from '../../common/events';
+import { isTruthy } from '../../common/expressions';
+import type { SourceFile } from '../../common/source';
+import { EvaluationError, evaluateValue } from '../../common/workflow/evaluate';
+import { stepDependencies } from '../../common/workflow/graph';
+import { rangeAtPath } from '../../common/workflow/template-walk';
+import { DEFAULT_CONCURRENCY, type StepDefinition, type ValueTemplate, type WorkflowDefinition } from '../../common/workflow/model';
+import { checkArguments } from '../../common/workflow/tool-arguments';
+import type { CallOptions, ServerConnection, ServerSpec } from '../mcp/connection';
+import { errorInfo, StepFailure } from '../mcp/errors';
+import { toolErrorMessage, toolOutput } from '../mcp/result';
+
+/** What a run needs from the engine around it. */
+export interface RunEnvironment {
+  append(runId: string, body: RunEventBody): Promise<RunEvent>;
+  connection(spec: ServerSpec): ServerConnection;
+  /** Progress a tool reports during a call: shown live, never journaled. */
+  progress?(runId: string, step: string, index: number | undefined, progress: number, total?: number, message?: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Everything a run starts from. */
+export interface RunPlan {
+  runId: string;
+  file: SourceFile;
+  filePath: string;
+  workflow: WorkflowDefinition;
+  definitionHash: string;
+  inputs: Record<string, unknown>;
+  servers: Map<string, ServerSpec>;
+}
+
+/** How a run ended. */
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  outputs?: Record<string, unknown>;
+  error?: ErrorInfo;
+}
+
+interface StepContext {
+  output: unknown;
+  outputs: Record<string, unknown> | null;
+  status: StepStatus;
+}
+
+export const IDEMPOTENCY_KEY_META = 'dev.openconductor/idempotencyKey';
+
+/**
+ * Executes one run: starts every step whose dependencies have finished, records each transition in the journal,
+ * and lets a step see another's result only once that result is durable.
+ */
+export class RunExecution {
+  private readonly status = new Map<string, StepStatus>();
+  private readonly stepsContext: Record<string, StepContext> = {};
+  private readonly dependencies: Map<string, string[]>;
+  private readonly abort = new AbortController();
+  private readonly startedAt = Date.now();
+  private active = 0;
+  private failure?: ErrorInfo;
+  private cancelReason?: string;
+  private finished = false;
+  private storeFailure?: unknown;
+  private resolveDone!: (result: RunResult) => void;
+  private rejectDone!: (error: unknown) => void;
+  /** Settles when the run has ended and its last event is durable. */
+  readonly done = new Promise<RunResult>((resolve, reject) => {
+    this.resolveDone = resolve;
+    this.rejectDone = reject;
+  });
+
+  constructor(
+    private readonly plan: RunPlan,
+    private readonly env: RunEnvironment,
+  ) {
+    const deps = stepDependencies(plan.workflow);
+    this.dependencies = new Map([...deps].map(([id, list]) => [id, [...new Set(list.map((d) => d.step))]]));
+    for (const step of plan.workflow.steps) this.status.set(step.id, 'pending');
+    // Every call in flight listens to the run's signal; a wide fan-out is not a leak.
+    setMaxListeners(0, this.abort.signal);
+  }
+
+  get runId(): string {
+    return this.plan.runId;
+  }
+
+  /** Records WorkflowStarted; once it is durable the run exists and its steps begin. */
+  async begin(): Promise<void> {
+    await this.env.append(this.runId, {
+      type: 'WorkflowStarted',
+      workflow: this.plan.workflow.name,
+      file: this.plan.filePath,
+      definitionHash: this.plan.definitionHash,
+      source: this.plan.file.text,
+      inputs: this.plan.inputs,
+      steps: this.plan.workflow.steps.map((s) => s.id),
+    });
+    this.schedule();
+  }
+
+  /** Cancels the run: calls in flight are cancelled, no step starts, and the run ends as cancelled. */
+  cancel(reason: string): void {
+    if (this.finished || this.cancelReason) return;
+    this.cancelReason = reason;
+    this.abort.abort();
+    this.schedule();
+  }
+
+  private contexts(extra?: Record<string, unknown>): Record<string, unknown> {
+    return {
+      inputs: this.plan.inputs,
+      steps: this.stepsContext,
+      env: this.env.env,
+      run: { id: this.runId, workflow: this.plan.workflow.name },
+      ...extra,
+    };
+  }
+
+  private schedule(): void {
+    if (this.finished) return;
+    if (!this.failure && !this.cancelReason && !this.storeFailure) {
+      for (const step of this.plan.workflow.steps) {
+        if (this.status.get(step.id) !== 'pending') continue;
+        const deps = this.dependencies.get(step.id) ?? [];
+        if (deps.every((d) => this.status.get(d) === 'completed' || this.status.get(d) === 'skipped')) {
+          this.status.set(step.id, 'running');
+          this.active++;
+          void this.runStep(step).finally(() => {
+            this.active--;
+            this.schedule();
+          });
+        }
+      }
+    }
+    if (this.active === 0) void this.finish();
+  }
+
+  private async runStep(step: StepDefinition): Promise<void> {
+    const started = Date.now();
+    try {
+      if (step.if && !isTruthy(this.evaluate(step.if, this.contexts()))) {
+        await this.record({ type: 'StepSkipped', step: step.id, reason: 'its if condition was false' });
+        this.finishStep(step, 'skipped', null, null);
+        return;
+      }
+      if (step.foreach) {
+        await this.runForeach(step, started);
+        return;
+      }
+      const output = await this.call(step, undefined, this.contexts());
+      const outputs = this.stepOutputs(step, output);
+      await this.record({ type: 'StepCompleted', step: step.id, output, ...(outputs && { outputs }), durationMs: Date.now() - started });
+      this.finishStep(step, 'completed', output, outputs ?? null);
+    } catch (error) {
+      await this.stepFailed(step, undefined, error, started);
+    }
+  }
+
+  private async runForeach(step: StepDefinition, started: number): Promise<void> {
+    const list = this.evaluate(step.foreach!, this.contexts());
+    if (!Array.isArray(list)) {
+      throw new StepFailure('ExpressionError', `foreach of step '${step.id}' gave ${describe(list)}, not a list.`, { location: this.location(step.foreach!) });
+    }
+    await this.record({ type: 'StepFannedOut', step: step.id, count: list.length });
+    const outputs: unknown[] = new Array(list.length);
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (next < list.length && !failed && !this.cancelReason && !this.storeFailure) {
+        const index = next++;
+        const itemStarted = Date.now();
+        try {
+          outputs[index] = await this.call(step, index, this.contexts({ item: list[index], index }));
+        } catch (error) {
+          failed = true;
+          await this.stepFailed(step, index, error, itemStarted);
+        }
+      }
+    };
+    const workers = Math.min(step.concurrency ?? DEFAULT_CONCURRENCY, list.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+    if (failed || this.cancelReason || this.storeFailure) {
+      if (!failed && this.cancelReason) await this.stepFailed(step, undefined, new StepFailure('Cancelled', `step '${step.id}' was cancelled: ${this.cancelReason}.`), started);
+      return;
+    }
+    const stepOutputs = this.stepOutputs(step, outputs);
+    await this.record({ type: 'StepCompleted', step: step.id, ...(stepOutputs && { outputs: stepOutputs }), durationMs: Date.now() - started });
+    this.finishStep(step, 'completed', outputs, stepOutputs ?? null);
+  }
+
+  /** One tool call: arguments evaluated and checked against the live tool list, then the call, then its durable result. */
+  private async call(step: StepDefinition, index: number | undefined, contexts: Record<string, unknown>): Promise<unknown> {
+    const args = (step.with ? this.evaluate(step.with, contexts) : {}) as Record<string, unknown>;
+    const server = this.plan.servers.get(step.server.name);
+    const details = { server: step.server.name, tool: step.tool.name, location: this.plan.file.location(step.tool.range.start) };
+    if (!server) throw new StepFailure('InternalError', `server '${step.server.name}' was not resolved.`, details);
+    const key = index === undefined ? { step: step.id } : { step: step.id, index };
+    const started = Date.now();
+    this.recordLater({ type: 'StepScheduled', ...key, server: step.server.name, tool: step.tool.name, arguments: args, attempt: 1 });
+    const connection = this.env.connection(server);
+    const tools = await connection.listTools();
+    const tool = tools.find((t) => t.name === step.tool.name);
+    if (!tool) {
+      throw new StepFailure('UnknownTool', `server '${step.server.name}' has no tool '${step.tool.name}'. Its tools: ${tools.map((t) => t.name).join(', ') || '(none)'}.`, details);
+    }
+    const problems = checkArguments(tool, args).filter((i) => i.severity === 'error');
+    if (problems.length > 0) {
+      const at = step.with && rangeAtPath(step.with, problems[0].path);
+      throw new StepFailure('InvalidArguments', problems.map((p) => p.message).join(' '), { ...details, location: at ? this.plan.file.location(at.start) : details.location });
+    }
+    const options: CallOptions = {
+      timeoutMs: step.timeoutMs ?? this.plan.workflow.defaultTimeoutMs,
+      signal: this.abort.signal,
+      meta: { [IDEMPOTENCY_KEY_META]: `${this.runId}/${step.id}${index === undefined ? '' : `/${index}`}` },
+      ...(this.env.progress && { onProgress: (p: number, total?: number, message?: string) => this.env.progress!(this.runId, step.id, index, p, total, message) }),
+    };
+    const result = await connection.callTool(step.tool.name, args, options);
+    if (result.isError) {
+      throw new StepFailure('ToolError', `tool '${step.tool.name}' on server '${step.server.name}' reported an error: ${toolErrorMessage(result)}`, details);
+    }
+    const output = toolOutput(result);
+    if (index !== undefined) await this.record({ type: 'StepCompleted', ...key, output, durationMs: Date.now() - started });
+    return output;
+  }
+
+  private stepOutputs(step: StepDefinition, output: unknown): Record<string, unknown> | undefined {
+    if (!step.outputs) return undefined;
+    return this.evaluate(step.outputs, this.contexts({ output })) as Record<string, unknown>;
+  }
+
+  private finishStep(step: StepDefinition, status: StepStatus, output: unknown, outputs: Record<string, unknown> | null): void {
+    this.status.set(step.id, status);
+    this.stepsContext[step.id] = { output, outputs, status };
+  }
+
+  private async stepFailed(step: StepDefinition, index: number | undefined, error: unknown, started: number): Promise<void> {
+    if (error === this.storeFailure) return;
+    let info = errorInfo(error);
+    if (this.cancelReason && info.type !== 'Cancelled') info = { ...info, type: 'Cancelled', message: `cancelled: ${this.cancelReason}` };
+    if (error instanceof EvaluationError) info = { type: 'ExpressionError', message: error.message, location: this.plan.file.location(error.range.start) };
+    this.status.set(step.id, 'failed');
+    if (!this.failure && info.type !== 'Cancelled') this.failure = { ...info, step: step.id };
+    try {
+      await this.record({ type: 'StepFailed', step: step.id, ...(index !== undefined && { index }), error: info, attempt: 1, durationMs: Date.now() - started });
+    } catch {
+      // record() has noted the store failure; the run ends with it.
+    }
+  }
+
+  private async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.storeFailure) return this.rejectDone(this.storeFailure);
+    const durationMs = Date.now() - this.startedAt;
+    let result: RunResult;
+    try {
+      if (this.cancelReason) {
+        await this.record({ type: 'WorkflowCancelled', reason: this.cancelReason, durationMs });
+        result = { runId: this.runId, status: 'cancelled', error: { type: 'Cancelled', message: this.cancelReason } };
+      } else if (this.failure) {
+        await this.record({ type: 'WorkflowFailed', error: this.failure, durationMs });
+        result = { runId: this.runId, status: 'failed', error: this.failure };
+      } else {
+        let outputs: Record<string, unknown>;
+        try {
+          outputs = (this.plan.workflow.outputs ? this.evaluate(this.plan.workflow.outputs, this.contexts()) : {}) as Record<string, unknown>;
+        } catch (error) {
+          const info = error instanceof EvaluationError ? { type: 'ExpressionError' as const, message: `workflow outputs: ${error.message}`, location: this.plan.file.location(error.range.start) } : errorInfo(error);
+          await this.record({ type: 'WorkflowFailed', error: info, durationMs });
+          return this.resolveDone({ runId: this.runId, status: 'failed', error: info });
+        }
+        await this.record({ type: 'WorkflowCompleted', outputs, durationMs });
+        result = { runId: this.runId, status: 'completed', outputs };
+      }
+    } catch (error) {
+      return this.rejectDone(error);
+    }
+    this.resolveDone(result);
+  }
+
+  private evaluate(value: ValueTemplate, contexts: Record<string, unknown>): unknown {
+    return evaluateValue(value, contexts);
+  }
+
+  private location(value: ValueTemplate | undefined): string | undefined {
+    return value ? this.plan.file.location(value.range.start) : undefined;
+  }
+
+  /** Appends an event and waits until it is durable; a store failure ends the run. */
+  private async record(body: RunEventBody): Promise<void> {
+    try {
+      await this.env.append(this.runId, body);
+    } catch (error) {
+      this.noteStoreFailure(error);
+      throw error;
+    }
+  }
+
+  /** Appends an event without waiting: the journal keeps order, and the next awaited event covers its durability. */
+  private recordLater(body: RunEventBody): void {
+    this.env.append(this.runId, body).catch((error: unknown) => this.noteStoreFailure(error));
+  }
+
+  private noteStoreFailure(error: unknown): void {
+    if (this.storeFailure) return;
+    this.storeFailure = error;
+    this.abort.abort();
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value).slice(0, 60)}`;
+}

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { ServerConnection, type ConnectionOptions, type ServerSpec, type ServerStatus } from './connection';
+
+/** A pool of MCP server connections keyed by name and definition: started lazily, reused, closed together. */
+export class McpPool {
+  private readonly connections = new Map<string, ServerConnection>();
+  private readonly listeners = new Set<(status: ServerStatus) => void>();
+
+  constructor(private readonly options: ConnectionOptions) {}
+
+  /** The connection for a server, created (not started) on first request. */
+  connection(spec: ServerSpec): ServerConnection {
+    const key = `${spec.name}\u0000${createHash('sha256').update(JSON.stringify(spec.definition)).digest('hex')}`;
+    let connection = this.connections.get(key);
+    if (!connection) {
+      connection = new ServerConnection(spec, this.options, (c) => this.notify(c.status()));
+      this.connections.set(key, connection);
+    }
+    return connection;
+  }
+
+  /** Calls `listener` whenever a server's state changes; returns the unsubscribe function. */
+  onStatus(listener: (status: ServerStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Every server's status. */
+  statuses(): ServerStatus[] {
+    return [...this.connections.values()].map((c) => c.status());
+  }
+
+  /** Stops every server. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.connections.values()].map((c) => c.close()));
+  }
+
+  /** Kills every stdio server at once; for process exit. */
+  killAll(): void {
+    for (const c of this.connections.values()) c.kill();
+  }
+
+  private notify(status: ServerStatus): void {
+    for (const listener of this.listeners) listener(status);
+  }
+}

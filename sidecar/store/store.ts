@@ -1,0 +1,311 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Database, SqlValue } from 'sql.js';
+import type { RunEvent, RunEventBody, RunStatus } from '../../common/events';
+import type { RunDetails, RunSummary, StepDetails, StepItemDetails } from '../../common/runs';
+import { Journal, readJournal, syncDirectory, type JournalContents } from './journal';
+import { DirectoryLock } from './lock';
+import { Projection } from './projection';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './schema';
+import { loadSqlJs } from './sqljs';
+
+export interface StoreOptions {
+  dataDir: string;
+  /** A writer holds the directory's lock and appends; a reader sees the state as of opening. */
+  mode: 'writer' | 'reader';
+  /** What the writer is doing, shown to a process that finds the directory locked. */
+  command?: string;
+  /** Take a snapshot once the journal has grown by this many bytes (default 64 MiB). */
+  snapshotEveryBytes?: number;
+}
+
+/** What opening found and did. */
+export interface RecoveryInfo {
+  snapshotSeq: number;
+  replayed: number;
+  tornTail?: JournalContents['tornTail'];
+  /** The newest snapshot failed its checksum and an older one was used. */
+  snapshotFallback?: string;
+}
+
+interface Manifest {
+  snapshots: Array<{ file: string; seq: number; sha256: string }>;
+}
+
+type Listener = (event: RunEvent) => void;
+
+/**
+ * The run store: an append-only journal (the truth) and a sql.js database of projections (for queries),
+ * snapshotted atomically so the journal can be cut behind it. An event reaches the database and the
+ * listeners only once its journal record is durable.
+ */
+export class Store {
+  private readonly listeners = new Set<Listener>();
+  private bytesSinceSnapshot = 0;
+  private snapshotting: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly options: StoreOptions,
+    private readonly db: Database,
+    private readonly projection: Projection,
+    private readonly journal: Journal | undefined,
+    private readonly lock: DirectoryLock | undefined,
+    private readonly manifest: Manifest,
+    private lastSeq: number,
+    readonly recovery: RecoveryInfo,
+  ) {}
+
+  /** Opens a data directory: loads the newest valid snapshot and replays the journal after it. */
+  static async open(options: StoreOptions): Promise<Store> {
+    const SQL = await loadSqlJs();
+    // A reader of a directory that does not exist yet sees an empty store and creates nothing.
+    if (options.mode === 'writer') fs.mkdirSync(options.dataDir, { recursive: true });
+    const lock = options.mode === 'writer' ? DirectoryLock.acquire(options.dataDir, options.command ?? 'openconductor') : undefined;
+    try {
+      const manifest = readManifest(options.dataDir);
+      const { bytes, seq, fallback } = loadSnapshot(options.dataDir, manifest);
+      const db = new SQL.Database(bytes);
+      db.exec(SCHEMA_SQL);
+      db.run('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ['schema_version', String(SCHEMA_VERSION)]);
+      const projection = new Projection(db);
+      const journalDir = path.join(options.dataDir, 'journal');
+      const contents = readJournal(journalDir, { repair: options.mode === 'writer' });
+      let replayed = 0;
+      let lastSeq = seq;
+      db.exec('BEGIN');
+      for (const record of contents.records) {
+        const event = JSON.parse(record.toString('utf8')) as RunEvent;
+        if (event.seq <= lastSeq) continue;
+        projection.apply(event);
+        lastSeq = event.seq;
+        replayed++;
+      }
+      db.exec('COMMIT');
+      const journal = options.mode === 'writer' ? Journal.open(journalDir, lastSeq + 1) : undefined;
+      const recovery: RecoveryInfo = {
+        snapshotSeq: seq,
+        replayed,
+        ...(contents.tornTail && { tornTail: contents.tornTail }),
+        ...(fallback && { snapshotFallback: fallback }),
+      };
+      return new Store(options, db, projection, journal, lock, manifest, lastSeq, recovery);
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
+  }
+
+  /** Appends an event to a run; resolves with the stored event once it is durable and projected. */
+  async append(runId: string, body: RunEventBody): Promise<RunEvent> {
+    if (!this.journal || this.closed) throw new Error('the store is read-only or closed');
+    const event = { ...body, runId, seq: ++this.lastSeq, time: Date.now() } as RunEvent;
+    const payload = Buffer.from(JSON.stringify(event), 'utf8');
+    this.bytesSinceSnapshot += payload.length + 8;
+    await this.journal.append(payload);
+    this.projection.apply(event);
+    for (const listener of this.listeners) listener(event);
+    if (this.bytesSinceSnapshot > (this.options.snapshotEveryBytes ?? 64 * 1024 * 1024) && !this.snapshotting) {
+      this.snapshotting = this.snapshot().finally(() => (this.snapshotting = undefined));
+    }
+    return event;
+  }
+
+  /** Calls `listener` with every event once it is durable; returns the unsubscribe function. */
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Writes the database atomically (write, fsync, rename) and cuts the journal behind it, keeping one older generation. */
+  async snapshot(): Promise<void> {
+    if (!this.journal) return;
+    await this.journal.idle();
+    const seq = this.lastSeq;
+    this.db.run('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', ['last_seq', String(seq)]);
+    const bytes = this.db.export();
+    this.projection.reset();
+    const dir = path.join(this.options.dataDir, 'snapshots');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = `state-${String(seq).padStart(16, '0')}.db`;
+    writeFileAtomic(path.join(dir, file), bytes);
+    const previous = this.manifest.snapshots.filter((s) => s.file !== file).slice(-1);
+    this.manifest.snapshots = [...previous, { file, seq, sha256: sha256(bytes) }];
+    writeFileAtomic(path.join(this.options.dataDir, 'manifest.json'), Buffer.from(JSON.stringify(this.manifest, null, 2)));
+    this.journal.rotate(seq + 1);
+    // Keep the journal back to the older snapshot, so a damaged newest snapshot can be rebuilt from it.
+    this.journal.removeSegmentsBefore((previous[0]?.seq ?? seq) + 1);
+    const keep = new Set(this.manifest.snapshots.map((s) => s.file));
+    for (const f of fs.readdirSync(dir)) if (!keep.has(f)) fs.rmSync(path.join(dir, f), { force: true });
+    this.bytesSinceSnapshot = 0;
+  }
+
+  /** Snapshots (for a writer), closes the journal and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.journal) {
+      await this.snapshotting;
+      await this.snapshot();
+      await this.journal.close();
+    }
+    this.closed = true;
+    this.db.close();
+    this.lock?.release();
+  }
+
+  /** The most recent runs first. */
+  listRuns(options: { limit?: number; status?: RunStatus; workflow?: string } = {}): RunSummary[] {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (options.status) {
+      where.push('status = ?');
+      params.push(options.status);
+    }
+    if (options.workflow) {
+      where.push('workflow = ?');
+      params.push(options.workflow);
+    }
+    params.push(options.limit ?? 50);
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
+    return this.rows(sql, params).map(toRunSummary);
+  }
+
+  /** The ids of runs starting with `prefix`. */
+  findRunIds(prefix: string): string[] {
+    return this.rows('SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 10', [prefix, `${prefix}\uffff`]).map((r) => String(r.id));
+  }
+
+  /** A run with its steps and, for foreach steps, their calls. */
+  getRun(id: string): RunDetails | undefined {
+    const row = this.rows('SELECT * FROM runs WHERE id = ?', [id])[0];
+    if (!row) return undefined;
+    const items = new Map<string, StepItemDetails[]>();
+    for (const r of this.rows('SELECT * FROM step_items WHERE run_id = ? ORDER BY step_id, idx', [id])) {
+      const list = items.get(String(r.step_id)) ?? [];
+      list.push(toItem(r));
+      items.set(String(r.step_id), list);
+    }
+    const steps = this.rows('SELECT * FROM steps WHERE run_id = ? ORDER BY position', [id]).map((r) => toStep(r, items.get(String(r.step_id))));
+    return {
+      ...toRunSummary(row),
+      inputs: parse(row.inputs) as Record<string, unknown>,
+      ...(row.outputs !== null && { outputs: parse(row.outputs) as Record<string, unknown> }),
+      steps,
+    };
+  }
+
+  /** The pinned source of a definition. */
+  definitionSource(hash: string): string | undefined {
+    const row = this.rows('SELECT source FROM definitions WHERE hash = ?', [hash])[0];
+    return row ? String(row.source) : undefined;
+  }
+
+  /** Every event of a run, in order. */
+  events(runId: string): RunEvent[] {
+    return this.rows('SELECT * FROM events WHERE run_id = ? ORDER BY seq', [runId]).map(
+      (r) => ({ ...(parse(r.data) as object), seq: r.seq, runId: r.run_id, type: r.type, time: r.time }) as RunEvent,
+    );
+  }
+
+  private rows(sql: string, params: SqlValue[]): Array<Record<string, SqlValue>> {
+    const statement = this.db.prepare(sql);
+    try {
+      statement.bind(params);
+      const rows: Array<Record<string, SqlValue>> = [];
+      while (statement.step()) rows.push(statement.getAsObject());
+      return rows;
+    } finally {
+      statement.free();
+    }
+  }
+}
+
+function parse(value: SqlValue): unknown {
+  return value === null ? undefined : JSON.parse(String(value));
+}
+
+function optionalNumber(value: SqlValue): number | undefined {
+  return value === null ? undefined : Number(value);
+}
+
+function toRunSummary(r: Record<string, SqlValue>): RunSummary {
+  const endedAt = optionalNumber(r.ended_at);
+  const error = parse(r.error);
+  return {
+    id: String(r.id),
+    workflow: String(r.workflow),
+    file: String(r.file),
+    status: String(r.status) as RunStatus,
+    definitionHash: String(r.definition_hash),
+    startedAt: Number(r.started_at),
+    ...(endedAt !== undefined && { endedAt }),
+    ...(error !== undefined && { error: error as RunSummary['error'] }),
+  };
+}
+
+function toStep(r: Record<string, SqlValue>, items: StepItemDetails[] | undefined): StepDetails {
+  const step: StepDetails = {
+    id: String(r.step_id),
+    status: String(r.status) as StepDetails['status'],
+    attempts: Number(r.attempts),
+    itemsDone: Number(r.items_done),
+  };
+  if (r.server !== null) step.server = String(r.server);
+  if (r.tool !== null) step.tool = String(r.tool);
+  if (r.items !== null) step.items = Number(r.items);
+  if (r.started_at !== null) step.startedAt = Number(r.started_at);
+  if (r.ended_at !== null) step.endedAt = Number(r.ended_at);
+  if (r.output !== null) step.output = parse(r.output);
+  if (r.outputs !== null) step.outputs = parse(r.outputs) as Record<string, unknown>;
+  if (r.error !== null) step.error = parse(r.error) as StepDetails['error'];
+  if (r.reason !== null) step.reason = String(r.reason);
+  if (items) step.itemDetails = items;
+  return step;
+}
+
+function toItem(r: Record<string, SqlValue>): StepItemDetails {
+  const item: StepItemDetails = { index: Number(r.idx), status: String(r.status) as StepItemDetails['status'], attempts: Number(r.attempts) };
+  if (r.started_at !== null) item.startedAt = Number(r.started_at);
+  if (r.ended_at !== null) item.endedAt = Number(r.ended_at);
+  if (r.output !== null) item.output = parse(r.output);
+  if (r.error !== null) item.error = parse(r.error) as StepItemDetails['error'];
+  return item;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function readManifest(dataDir: string): Manifest {
+  const file = path.join(dataDir, 'manifest.json');
+  if (!fs.existsSync(file)) return { snapshots: [] };
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+}
+
+/** The newest snapshot whose checksum holds; a damaged one is never used. */
+function loadSnapshot(dataDir: string, manifest: Manifest): { bytes?: Uint8Array; seq: number; fallback?: string } {
+  let fallback: string | undefined;
+  for (const s of [...manifest.snapshots].reverse()) {
+    const file = path.join(dataDir, 'snapshots', s.file);
+    const bytes = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+    if (bytes && sha256(bytes) === s.sha256) return { bytes, seq: s.seq, ...(fallback && { fallback }) };
+    fallback = `snapshot ${s.file} is ${bytes ? 'damaged (checksum mismatch)' : 'missing'}`;
+  }
+  if (fallback) throw new Error(`cannot open the run store in ${dataDir}: ${fallback}, and no older snapshot is intact`);
+  return { seq: 0 };
+}
+
+function writeFileAtomic(file: string, bytes: Uint8Array): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    let offset = 0;
+    while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset, bytes.length - offset);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  syncDirectory(path.dirname(file));
+}
