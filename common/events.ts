@@ -40,7 +40,8 @@ export type RunEventBody =
       file: string;
       /** sha256 of the source: the version of the definition this run is pinned to. */
       definitionHash: string;
-      source: string;
+      /** The definition's text, journaled with the first run of each version; later runs name it by hash. */
+      source?: string;
       inputs: Record<string, unknown>;
       steps: string[];
     }

@@ -50,10 +50,10 @@ export function normalizeServerDefinition(raw: unknown): ServerDefinition | { er
     };
   }
   if (type === 'http' || type === 'sse') {
-    if (typeof r.url !== 'string') return { error: `a ${type} server needs a 'url'` };
+    if (typeof r.url !== 'string') return { error: `${type === 'sse' ? 'an' : 'a'} ${type} server needs a 'url'` };
     try {
       const url = new URL(r.url);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `'url' must be http or https, not ${url.protocol}` };
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `'url' must be http or https, not ${url.protocol.replace(/:$/, '')}` };
     } catch {
       return { error: `'url' is not a valid URL: ${JSON.stringify(r.url)}` };
     }
@@ -98,7 +98,9 @@ export interface McpConfig {
 export function parseMcpConfig(file: SourceFile): McpConfig {
   const errors: ParseError[] = [];
   const root = parseTree(file.text, errors, { allowTrailingComma: true, allowEmptyContent: true });
-  const diagnostics: Diagnostic[] = errors.map((e) => ({
+  // One syntax error often sets off more at the same place; the first says what is wrong.
+  const firstPerOffset = errors.filter((e, i) => errors.findIndex((o) => o.offset === e.offset) === i);
+  const diagnostics: Diagnostic[] = firstPerOffset.map((e) => ({
     severity: 'error',
     message: `JSON: ${describeJsonError(printParseErrorCode(e.error))}`,
     range: { start: e.offset, end: e.offset + e.length },

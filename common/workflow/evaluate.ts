@@ -1,7 +1,6 @@
 import { ExpressionError, evaluateTemplate } from '../expressions';
 import type { Range } from '../source';
 import type { ValueTemplate } from './model';
-import { templateToDocument } from './parse';
 
 /** An expression failed while a run evaluated it; `range` is where in the workflow file. */
 export class EvaluationError extends Error {
@@ -24,9 +23,8 @@ export function evaluateValue(value: ValueTemplate, contexts: Readonly<Record<st
         return evaluateTemplate(value.template, contexts);
       } catch (error) {
         if (!(error instanceof ExpressionError)) throw error;
-        const start = templateToDocument(value.template, value.expressionOffsets, error.start, value.range);
-        const end = Math.max(start, templateToDocument(value.template, value.expressionOffsets, error.end, value.range));
-        throw new EvaluationError(error.message, { start, end });
+        const start = value.sourceMap[error.start];
+        throw new EvaluationError(error.message, { start, end: Math.max(start, value.sourceMap[error.end]) });
       }
     case 'object': {
       if (value.constant) return value.constant.value;

@@ -26,7 +26,7 @@ export function stepDependencies(workflow: WorkflowDefinition): Map<string, Depe
         if (ref.context !== 'steps' || ref.path.length === 0 || ref.path[0] === step.id) continue;
         deps.push({
           step: ref.path[0],
-          range: { start: site.offset + ref.start, end: site.offset + ref.end },
+          range: site.range(ref.start, ref.end),
           via: 'expression',
         });
       }

@@ -4,10 +4,11 @@ import type { Range } from '../source';
 /**
  * A value from the workflow file that may embed `${{ }}` expressions, kept as a tree so each part knows its range.
  * Objects and lists without expressions carry their plain value in `constant`, so evaluating them allocates nothing.
+ * A template's `sourceMap` gives the document offset of each character of the string (see scalarSourceMap).
  */
 export type ValueTemplate =
   | { kind: 'literal'; value: unknown; range: Range }
-  | { kind: 'template'; template: Template; range: Range; expressionOffsets: number[] }
+  | { kind: 'template'; template: Template; range: Range; sourceMap: number[] }
   | { kind: 'object'; entries: ObjectEntry[]; range: Range; constant?: { value: unknown } }
   | { kind: 'array'; items: ValueTemplate[]; range: Range; constant?: { value: unknown } };
 

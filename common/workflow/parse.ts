@@ -1,8 +1,9 @@
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { parseExpression, parseTemplate, type Template } from '../expressions';
 import type { Diagnostic } from '../diagnostics';
 import type { Range, SourceFile } from '../source';
 import { parseDuration } from './duration';
+import { scalarSourceMap } from './source-map';
 import {
   DEFAULT_TIMEOUT_MS,
   type InputDefinition,
@@ -27,7 +28,21 @@ export interface ParsedWorkflow {
 export function parseWorkflow(file: SourceFile): ParsedWorkflow {
   const document = parseDocument(file.text, { prettyErrors: false, uniqueKeys: true });
   const diagnostics: Diagnostic[] = [];
-  for (const e of document.errors) diagnostics.push(yamlDiagnostic('error', e.message, e.pos, file.text));
+  let hinted = false;
+  const linesWithErrors = new Set<number>();
+  for (const e of document.errors) {
+    // One syntax error usually sets off more on the same line; the first says what is wrong.
+    const line = file.position(e.pos[0]).line;
+    if (linesWithErrors.has(line)) continue;
+    linesWithErrors.add(line);
+    const d = yamlDiagnostic('error', e.message, e.pos, file.text);
+    // `{ a: ${{ x }} }` is the classic trap: in a flow collection the braces of ${{ }} are YAML syntax.
+    if (!hinted && lineAt(file.text, e.pos[0]).includes('${{') && /[[{]/.test(lineAt(file.text, e.pos[0]).replace(/\$\{\{.*?\}\}/g, ''))) {
+      d.message += " (inside [ ] or { }, quote a value that holds ${{ }}: '${{ item }}')";
+      hinted = true;
+    }
+    diagnostics.push(d);
+  }
   for (const w of document.warnings) diagnostics.push(yamlDiagnostic('warning', w.message, w.pos, file.text));
   const root = document.contents;
   if (!isMap(root)) {
@@ -44,6 +59,12 @@ export function parseWorkflow(file: SourceFile): ParsedWorkflow {
   if (document.errors.length === 0) diagnostics.push(...checkSchema(document, file.text));
   const builder = new ModelBuilder(file, diagnostics);
   return { file, document, workflow: builder.workflow(root), diagnostics };
+}
+
+function lineAt(text: string, offset: number): string {
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  const end = text.indexOf('\n', offset);
+  return text.slice(start, end < 0 ? text.length : end);
 }
 
 function yamlDiagnostic(severity: 'error' | 'warning', message: string, pos: [number, number], text: string): Diagnostic {
@@ -161,29 +182,23 @@ class ModelBuilder {
   private condition(node: unknown): ValueTemplate {
     if (isScalar(node) && typeof node.value === 'string' && !node.value.includes('${{')) {
       const source = node.value;
-      const range = rangeOf(node)!;
       const { expr, errors } = parseExpression(source);
       const template: Template = {
         parts: [{ kind: 'expression', source, ...(expr && { expr }), start: 0, end: source.length }],
         errors,
       };
-      const offsets = [range.start + quoteWidth(node)];
-      this.reportTemplateErrors(template, offsets, range);
-      return { kind: 'template', template, range, expressionOffsets: offsets };
+      return this.templateNode(node, template);
     }
     return this.value(node);
   }
 
-  /** Turns a YAML node into a value template; subtrees without expressions collapse into literals. */
+  /** Turns a YAML node into a value template; subtrees without expressions carry their plain value. */
   value(node: unknown): ValueTemplate {
     const resolved = isAlias(node) ? undefined : node;
     const range = rangeOf(node) ?? { start: 0, end: 0 };
     if (isScalar(resolved)) {
       if (typeof resolved.value === 'string' && resolved.value.includes('${{')) {
-        const template = parseTemplate(resolved.value);
-        const offsets = this.expressionOffsets(resolved, template);
-        this.reportTemplateErrors(template, offsets, range);
-        return { kind: 'template', template, range, expressionOffsets: offsets };
+        return this.templateNode(resolved, parseTemplate(resolved.value));
       }
       return { kind: 'literal', value: resolved.toJSON(), range };
     }
@@ -206,45 +221,16 @@ class ModelBuilder {
     return { kind: 'literal', value: isAlias(node) ? (node as { toJSON(): unknown }).toJSON() : null, range };
   }
 
-  /** The document offset where each expression's source starts: the k-th `${{` in the scalar's source text. */
-  private expressionOffsets(node: Node, template: Template): number[] {
+  /** A template node, its syntax errors reported at their exact place in the file. */
+  private templateNode(node: Scalar, template: Template): ValueTemplate {
     const range = rangeOf(node)!;
-    const source = this.file.text.slice(range.start, range.end);
-    const offsets: number[] = [];
-    let from = 0;
-    for (const part of template.parts) {
-      if (part.kind !== 'expression') continue;
-      const at = source.indexOf('${{', from);
-      if (at < 0) {
-        offsets.push(range.start + part.start);
-        continue;
-      }
-      offsets.push(range.start + at + 3);
-      from = at + 3;
-    }
-    return offsets;
-  }
-
-  private reportTemplateErrors(template: Template, offsets: number[], range: Range): void {
+    const sourceMap = scalarSourceMap(String(node.value), this.file.text.slice(range.start, range.end), range.start);
     for (const error of template.errors) {
-      const start = templateToDocument(template, offsets, error.start, range);
-      const end = Math.max(start, templateToDocument(template, offsets, error.end, range));
-      this.diagnostics.push({ severity: 'error', message: error.message, range: { start, end }, code: 'expression-syntax' });
+      const start = sourceMap[error.start];
+      this.diagnostics.push({ severity: 'error', message: error.message, range: { start, end: Math.max(start, sourceMap[error.end]) }, code: 'expression-syntax' });
     }
+    return { kind: 'template', template, range, sourceMap };
   }
-}
-
-/** Maps an offset inside a template string to an offset in the document. */
-export function templateToDocument(template: Template, expressionOffsets: number[], offset: number, range: Range): number {
-  let k = 0;
-  for (const part of template.parts) {
-    if (part.kind !== 'expression') continue;
-    if (offset >= part.start - 3 && offset <= part.end + 2) {
-      return clamp(expressionOffsets[k] + (offset - part.start), range);
-    }
-    k++;
-  }
-  return clamp(range.start + offset, range);
 }
 
 /** The plain value of a template tree without expressions, or undefined when it has some. */
@@ -252,14 +238,6 @@ export function constantOf(value: ValueTemplate): { value: unknown } | undefined
   if (value.kind === 'literal') return { value: value.value };
   if (value.kind === 'template') return undefined;
   return value.constant;
-}
-
-function clamp(offset: number, range: Range): number {
-  return Math.min(Math.max(offset, range.start), range.end);
-}
-
-function quoteWidth(node: Node): number {
-  return isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') ? 1 : 0;
 }
 
 function inferType(value: unknown): InputType {

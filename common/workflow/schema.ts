@@ -29,20 +29,15 @@ export function checkSchema(doc: Document, text: string): Diagnostic[] {
   return diagnostics;
 }
 
-/** Drops the errors that only restate others: `if`/`oneOf`/`anyOf` summaries when a branch error says more. */
+/** Drops the errors that only restate others: `if` summaries, and the branch errors under a `oneOf`/`anyOf` that gets one clear message. */
 function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
-  const result: ErrorObject[] = [];
-  for (const e of errors) {
-    if (e.keyword === 'if') continue;
-    if (e.keyword === 'oneOf' || e.keyword === 'anyOf') {
-      // For `needs` and servers the branches' errors are noise; one summary message is clearer.
-      result.push(e);
-      continue;
-    }
-    if (e.schemaPath.includes('/oneOf/') || e.schemaPath.includes('/anyOf/')) continue;
-    result.push(e);
-  }
-  return result;
+  const alternatives = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => e.instancePath);
+  const underAlternative = (path: string): boolean => alternatives.some((a) => path === a || path.startsWith(`${a}/`));
+  return errors.filter((e) => {
+    if (e.keyword === 'if') return false;
+    if (e.keyword === 'oneOf' || e.keyword === 'anyOf') return true;
+    return !underAlternative(e.instancePath);
+  });
 }
 
 function toDiagnostic(doc: Document, text: string, error: ErrorObject): Diagnostic {

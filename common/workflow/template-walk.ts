@@ -2,12 +2,12 @@ import type { Expr, TemplatePart } from '../expressions';
 import type { Range } from '../source';
 import type { ValueTemplate } from './model';
 
-/** One `${{ }}` expression found in a value template, with the document offset its source starts at. */
+/** One `${{ }}` expression found in a value template, able to place its own offsets in the document. */
 export interface ExpressionSite {
   part: Extract<TemplatePart, { kind: 'expression' }>;
   expr?: Expr;
-  /** Document offset of the first character of `part.source`. */
-  offset: number;
+  /** The document range of a range of offsets into `part.source` (the offsets expression issues and references carry). */
+  range(start: number, end: number): Range;
 }
 
 /** Every expression in a value template, in document order. */
@@ -16,10 +16,14 @@ export function expressionSites(value: ValueTemplate | undefined): ExpressionSit
   const visit = (v: ValueTemplate): void => {
     switch (v.kind) {
       case 'template': {
-        let k = 0;
+        const map = v.sourceMap;
         for (const part of v.template.parts) {
           if (part.kind !== 'expression') continue;
-          sites.push({ part, ...(part.expr && { expr: part.expr }), offset: v.expressionOffsets[k++] });
+          const range = (start: number, end: number): Range => {
+            const s = map[part.start + start];
+            return { start: s, end: Math.max(s, map[part.start + end]) };
+          };
+          sites.push({ part, ...(part.expr && { expr: part.expr }), range });
         }
         break;
       }
@@ -37,16 +41,17 @@ export function expressionSites(value: ValueTemplate | undefined): ExpressionSit
   return sites;
 }
 
-/** The range of the value at a path of keys and indices, as close as the tree allows. */
-export function rangeAtPath(value: ValueTemplate, path: string[]): Range | undefined {
+/** The range of the value (or, with `key`, of the last key) at a path of keys and indices, as close as the tree allows. */
+export function rangeAtPath(value: ValueTemplate, path: string[], key = false): Range | undefined {
   let node: ValueTemplate = value;
-  for (const key of path) {
+  for (const [i, segment] of path.entries()) {
     if (node.kind === 'object') {
-      const entry = node.entries.find((e) => e.key === key);
+      const entry = node.entries.find((e) => e.key === segment);
       if (!entry) return node.range;
+      if (key && i === path.length - 1) return entry.keyRange;
       node = entry.value;
-    } else if (node.kind === 'array' && node.items[Number(key)]) {
-      node = node.items[Number(key)];
+    } else if (node.kind === 'array' && node.items[Number(segment)]) {
+      node = node.items[Number(segment)];
     } else {
       return node.range;
     }

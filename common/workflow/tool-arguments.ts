@@ -13,6 +13,8 @@ export interface ArgumentIssue {
   path: string[];
   message: string;
   severity: 'error' | 'warning';
+  /** Whether the issue is about the key at `path` (an unknown argument) rather than its value. */
+  about: 'key' | 'value';
 }
 
 /** Stands for a value computed by an expression, unknown until the run: checks about it are dropped. */
@@ -20,8 +22,12 @@ export const COMPUTED = Symbol('computed');
 
 const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, verbose: true });
 const cache = new Map<string, ValidateFunction | null>();
+/** The engine checks every call: look schema objects up by identity before serialising them. */
+const bySchema = new WeakMap<object, ValidateFunction | null>();
 
 function compile(schema: Record<string, unknown>): ValidateFunction | null {
+  const known = bySchema.get(schema);
+  if (known !== undefined) return known;
   const key = JSON.stringify(schema);
   let fn = cache.get(key);
   if (fn === undefined) {
@@ -34,26 +40,33 @@ function compile(schema: Record<string, unknown>): ValidateFunction | null {
     }
     cache.set(key, fn);
   }
+  bySchema.set(schema, fn);
   return fn;
 }
 
-/** Checks tool arguments against the tool's inputSchema. Values that are `COMPUTED` (or contain it) pass whatever they turn out to be. */
-export function checkArguments(tool: ToolInfo, args: Record<string, unknown>): ArgumentIssue[] {
+/**
+ * Checks tool arguments against the tool's inputSchema. Before a run, values that are `COMPUTED` (or contain it)
+ * pass whatever they turn out to be; at run time (`runtime`), every value is known and only errors matter.
+ */
+export function checkArguments(tool: ToolInfo, args: Record<string, unknown>, runtime = false): ArgumentIssue[] {
   const schema = tool.inputSchema;
   if (!schema) return [];
-  const issues: ArgumentIssue[] = [];
   const validate = compile(schema);
+  if (runtime && (!validate || validate(args))) return [];
+  const issues: ArgumentIssue[] = [];
   const computed = new Set<string>();
-  const data = replaceComputed(args, [], computed);
+  const data = runtime ? args : replaceComputed(args, [], computed);
   if (validate && !validate(data)) {
     for (const e of validate.errors ?? []) {
       const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
       if (isUnderComputed(path, computed)) continue;
-      issues.push({ path, message: argumentMessage(tool, path, e), severity: 'error' });
+      const unknownKey = e.keyword === 'additionalProperties';
+      const at = unknownKey ? [...path, String((e.params as { additionalProperty: string }).additionalProperty)] : path;
+      issues.push({ path: at, message: argumentMessage(tool, path, e), severity: 'error', about: unknownKey ? 'key' : 'value' });
     }
   }
   const properties = schema.properties as Record<string, unknown> | undefined;
-  if (properties && schema.additionalProperties !== false) {
+  if (!runtime && properties && schema.additionalProperties !== false) {
     // Most tool schemas allow unknown keys, but an argument the tool does not declare is almost always a typo.
     for (const key of Object.keys(args)) {
       if (!(key in properties)) {
@@ -61,6 +74,7 @@ export function checkArguments(tool: ToolInfo, args: Record<string, unknown>): A
           path: [key],
           message: `tool '${tool.name}' has no argument '${key}'.${didYouMean(key, Object.keys(properties))} Its arguments: ${listOrNone(Object.keys(properties))}.`,
           severity: 'warning',
+          about: 'key',
         });
       }
     }
@@ -103,12 +117,19 @@ function argumentMessage(tool: ToolInfo, path: string[], e: ErrorObject): string
       return `${path.length === 0 ? `tool '${tool.name}'` : where} has no argument '${key}'.${didYouMean(key, props)} Its arguments: ${listOrNone(props)}.`;
     }
     case 'type':
-      return `${where} must be ${String(params.type)}, not ${describe(e.data)}.`;
+      return `${where} must be ${withArticle(String(params.type))}, not ${describe(e.data)}.`;
     case 'enum':
       return `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, not ${JSON.stringify(e.data)}.`;
     default:
       return `${where} ${e.message ?? 'is invalid'}.`;
   }
+}
+
+function withArticle(types: string): string {
+  return types
+    .split(',')
+    .map((t) => (t === 'integer' || t === 'array' || t === 'object' ? `an ${t}` : `a ${t}`))
+    .join(' or ');
 }
 
 function listOrNone(names: string[]): string {

@@ -120,6 +120,7 @@ class Validator {
       }
     }
     for (const { path, closing } of findCycles(dependencies)) {
+      if (path.length === 2) continue; // a step needing itself, reported above
       const how = closing.via === 'needs' ? 'needs' : 'reads';
       this.error(
         `steps form a cycle: ${path.join(' → ')} (here '${path[path.length - 2]}' ${how} '${closing.step}'); a step cannot wait for itself.`,
@@ -171,7 +172,7 @@ class Validator {
     }
     const args = step.with ? staticValue(step.with) : {};
     for (const issue of checkArguments(tool, (args ?? {}) as Record<string, unknown>)) {
-      const range = (issue.path.length && step.with && rangeAtPath(step.with, issue.path)) || step.with?.range || step.tool.range;
+      const range = (issue.path.length && step.with && rangeAtPath(step.with, issue.path, issue.about === 'key')) || step.with?.range || step.tool.range;
       this.diagnostics.push({ severity: issue.severity, message: issue.message, range, code: 'tool-arguments' });
     }
   }
@@ -180,11 +181,11 @@ class Validator {
     for (const site of sites) {
       if (!site.expr) continue;
       for (const issue of checkExpression(site.expr, contexts)) {
-        this.error(issue.message, { start: site.offset + issue.start, end: site.offset + issue.end }, 'expression');
+        this.error(issue.message, site.range(issue.start, issue.end), 'expression');
       }
       for (const ref of contextReferences(site.expr)) {
         if (!contexts.includes(ref.context)) continue;
-        const range = { start: site.offset + ref.start, end: site.offset + ref.end };
+        const range = site.range(ref.start, ref.end);
         const message = this.referenceProblem(ref, step);
         if (message) this.error(message, range, 'unknown-reference');
       }

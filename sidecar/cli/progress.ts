@@ -1,5 +1,6 @@
 import type { ErrorInfo, RunEvent } from '../../common/events';
-import { foldEvent, type LiveRun, type LiveStep } from '../../common/run-state';
+import { foldEvent } from '../../common/run-state';
+import type { RunDetails, StepDetails } from '../../common/runs';
 import { formatDuration } from '../../common/workflow/duration';
 import type { ProgressNotice } from '../engine/engine';
 import { clock, fitLine, preview, Style } from './style';
@@ -16,7 +17,7 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
 
 /** On a terminal: one line per step, redrawn in place with a spinner, counts and durations. */
 export class TtyProgress implements ProgressDisplay {
-  private run?: LiveRun;
+  private run?: RunDetails;
   private readonly notices = new Map<string, ProgressNotice>();
   private lines = 0;
   private frame = 0;
@@ -63,13 +64,13 @@ export class TtyProgress implements ProgressDisplay {
     this.lines = output.length;
   }
 
-  private header(run: LiveRun): string {
+  private header(run: RunDetails): string {
     const elapsed = formatDuration((run.endedAt ?? Date.now()) - run.startedAt);
     const done = run.steps.filter((s) => s.status === 'completed' || s.status === 'skipped').length;
-    return `${this.style.bold(run.workflow)}  ${done}/${run.steps.length} steps · ${elapsed}  ${this.style.dim(`run ${run.runId} · ${run.file}`)}`;
+    return `${this.style.bold(run.workflow)}  ${done}/${run.steps.length} steps · ${elapsed}  ${this.style.dim(`run ${run.id} · ${run.file}`)}`;
   }
 
-  private stepLine(step: LiveStep): string {
+  private stepLine(step: StepDetails): string {
     const s = this.style;
     const target = step.server ? s.dim(`${step.server} › ${step.tool}`) : '';
     const time = step.startedAt ? formatDuration((step.endedAt ?? Date.now()) - step.startedAt) : '';
@@ -96,7 +97,7 @@ export class TtyProgress implements ProgressDisplay {
 
 /** Without a terminal: one line per event, for logs and CI. */
 export class PlainProgress implements ProgressDisplay {
-  private run?: LiveRun;
+  private run?: RunDetails;
 
   constructor(private readonly stream: NodeJS.WritableStream) {}
 

@@ -46,7 +46,8 @@ export class Engine {
     const run = new RunExecution(
       { runId, file: request.file, filePath: request.filePath, workflow: request.workflow, definitionHash: request.definitionHash, inputs: request.inputs, servers: request.servers },
       {
-        append: (id: string, body: RunEventBody): Promise<RunEvent> => this.store.append(id, body),
+        append: (id: string, body: RunEventBody, urgency?: 'now' | 'soon'): Promise<RunEvent> => this.store.append(id, body, urgency),
+        knowsDefinition: (hash) => this.store.knowsDefinition(hash),
         connection: (spec) => this.pool.connection(spec),
         progress: (id, step, index, progress, total, message) => {
           const notice: ProgressNotice = { runId: id, step, progress, ...(index !== undefined && { index }), ...(total !== undefined && { total }), ...(message !== undefined && { message }) };

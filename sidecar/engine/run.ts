@@ -13,7 +13,9 @@ import { toolErrorMessage, toolOutput } from '../mcp/result';
 
 /** What a run needs from the engine around it. */
 export interface RunEnvironment {
-  append(runId: string, body: RunEventBody): Promise<RunEvent>;
+  append(runId: string, body: RunEventBody, urgency?: 'now' | 'soon'): Promise<RunEvent>;
+  /** Whether the store already holds this definition's source, so WorkflowStarted can name it by hash. */
+  knowsDefinition(hash: string): boolean;
   connection(spec: ServerSpec): ServerConnection;
   /** Progress a tool reports during a call: shown live, never journaled. */
   progress?(runId: string, step: string, index: number | undefined, progress: number, total?: number, message?: string): void;
@@ -52,9 +54,12 @@ export const IDEMPOTENCY_KEY_META = 'dev.openconductor/idempotencyKey';
  * and lets a step see another's result only once that result is durable.
  */
 export class RunExecution {
-  private readonly status = new Map<string, StepStatus>();
+  private readonly steps: Map<string, StepDefinition>;
   private readonly stepsContext: Record<string, StepContext> = {};
-  private readonly dependencies: Map<string, string[]>;
+  /** How many unfinished steps each pending step still waits for; at zero it is ready. */
+  private readonly waitingOn = new Map<string, number>();
+  private readonly dependents = new Map<string, string[]>();
+  private readonly ready: StepDefinition[] = [];
   private readonly abort = new AbortController();
   private readonly startedAt = Date.now();
   private active = 0;
@@ -74,9 +79,14 @@ export class RunExecution {
     private readonly plan: RunPlan,
     private readonly env: RunEnvironment,
   ) {
+    this.steps = new Map(plan.workflow.steps.map((s) => [s.id, s]));
     const deps = stepDependencies(plan.workflow);
-    this.dependencies = new Map([...deps].map(([id, list]) => [id, [...new Set(list.map((d) => d.step))]]));
-    for (const step of plan.workflow.steps) this.status.set(step.id, 'pending');
+    for (const step of plan.workflow.steps) {
+      const needs = [...new Set((deps.get(step.id) ?? []).map((d) => d.step))];
+      this.waitingOn.set(step.id, needs.length);
+      for (const need of needs) this.dependents.set(need, [...(this.dependents.get(need) ?? []), step.id]);
+      if (needs.length === 0) this.ready.push(step);
+    }
     // Every call in flight listens to the run's signal; a wide fan-out is not a leak.
     setMaxListeners(0, this.abort.signal);
   }
@@ -92,7 +102,7 @@ export class RunExecution {
       workflow: this.plan.workflow.name,
       file: this.plan.filePath,
       definitionHash: this.plan.definitionHash,
-      source: this.plan.file.text,
+      ...(!this.env.knowsDefinition(this.plan.definitionHash) && { source: this.plan.file.text }),
       inputs: this.plan.inputs,
       steps: this.plan.workflow.steps.map((s) => s.id),
     });
@@ -120,17 +130,12 @@ export class RunExecution {
   private schedule(): void {
     if (this.finished) return;
     if (!this.failure && !this.cancelReason && !this.storeFailure) {
-      for (const step of this.plan.workflow.steps) {
-        if (this.status.get(step.id) !== 'pending') continue;
-        const deps = this.dependencies.get(step.id) ?? [];
-        if (deps.every((d) => this.status.get(d) === 'completed' || this.status.get(d) === 'skipped')) {
-          this.status.set(step.id, 'running');
-          this.active++;
-          void this.runStep(step).finally(() => {
-            this.active--;
-            this.schedule();
-          });
-        }
+      for (const step of this.ready.splice(0)) {
+        this.active++;
+        void this.runStep(step).finally(() => {
+          this.active--;
+          this.schedule();
+        });
       }
     }
     if (this.active === 0) void this.finish();
@@ -193,8 +198,8 @@ export class RunExecution {
   private async call(step: StepDefinition, index: number | undefined, contexts: Record<string, unknown>): Promise<unknown> {
     const args = (step.with ? this.evaluate(step.with, contexts) : {}) as Record<string, unknown>;
     const server = this.plan.servers.get(step.server.name);
-    const details = { server: step.server.name, tool: step.tool.name, location: this.plan.file.location(step.tool.range.start) };
-    if (!server) throw new StepFailure('InternalError', `server '${step.server.name}' was not resolved.`, details);
+    const details = (): { server: string; tool: string; location: string } => ({ server: step.server.name, tool: step.tool.name, location: this.plan.file.location(step.tool.range.start) });
+    if (!server) throw new StepFailure('InternalError', `server '${step.server.name}' was not resolved.`, details());
     const key = index === undefined ? { step: step.id } : { step: step.id, index };
     const started = Date.now();
     this.recordLater({ type: 'StepScheduled', ...key, server: step.server.name, tool: step.tool.name, arguments: args, attempt: 1 });
@@ -202,12 +207,12 @@ export class RunExecution {
     const tools = await connection.listTools();
     const tool = tools.find((t) => t.name === step.tool.name);
     if (!tool) {
-      throw new StepFailure('UnknownTool', `server '${step.server.name}' has no tool '${step.tool.name}'. Its tools: ${tools.map((t) => t.name).join(', ') || '(none)'}.`, details);
+      throw new StepFailure('UnknownTool', `server '${step.server.name}' has no tool '${step.tool.name}'. Its tools: ${tools.map((t) => t.name).join(', ') || '(none)'}.`, details());
     }
-    const problems = checkArguments(tool, args).filter((i) => i.severity === 'error');
+    const problems = checkArguments(tool, args, true);
     if (problems.length > 0) {
       const at = step.with && rangeAtPath(step.with, problems[0].path);
-      throw new StepFailure('InvalidArguments', problems.map((p) => p.message).join(' '), { ...details, location: at ? this.plan.file.location(at.start) : details.location });
+      throw new StepFailure('InvalidArguments', problems.map((p) => p.message).join(' '), { ...details(), ...(at && { location: this.plan.file.location(at.start) }) });
     }
     const options: CallOptions = {
       timeoutMs: step.timeoutMs ?? this.plan.workflow.defaultTimeoutMs,
@@ -217,7 +222,7 @@ export class RunExecution {
     };
     const result = await connection.callTool(step.tool.name, args, options);
     if (result.isError) {
-      throw new StepFailure('ToolError', `tool '${step.tool.name}' on server '${step.server.name}' reported an error: ${toolErrorMessage(result)}`, details);
+      throw new StepFailure('ToolError', `tool '${step.tool.name}' on server '${step.server.name}' reported an error: ${toolErrorMessage(result)}`, details());
     }
     const output = toolOutput(result);
     if (index !== undefined) await this.record({ type: 'StepCompleted', ...key, output, durationMs: Date.now() - started });
@@ -230,8 +235,12 @@ export class RunExecution {
   }
 
   private finishStep(step: StepDefinition, status: StepStatus, output: unknown, outputs: Record<string, unknown> | null): void {
-    this.status.set(step.id, status);
     this.stepsContext[step.id] = { output, outputs, status };
+    for (const dependent of this.dependents.get(step.id) ?? []) {
+      const left = this.waitingOn.get(dependent)! - 1;
+      this.waitingOn.set(dependent, left);
+      if (left === 0) this.ready.push(this.steps.get(dependent)!);
+    }
   }
 
   private async stepFailed(step: StepDefinition, index: number | undefined, error: unknown, started: number): Promise<void> {
@@ -239,7 +248,6 @@ export class RunExecution {
     let info = errorInfo(error);
     if (this.cancelReason && info.type !== 'Cancelled') info = { ...info, type: 'Cancelled', message: `cancelled: ${this.cancelReason}` };
     if (error instanceof EvaluationError) info = { type: 'ExpressionError', message: error.message, location: this.plan.file.location(error.range.start) };
-    this.status.set(step.id, 'failed');
     if (!this.failure && info.type !== 'Cancelled') this.failure = { ...info, step: step.id };
     try {
       await this.record({ type: 'StepFailed', step: step.id, ...(index !== undefined && { index }), error: info, attempt: 1, durationMs: Date.now() - started });
@@ -297,9 +305,9 @@ export class RunExecution {
     }
   }
 
-  /** Appends an event without waiting: the journal keeps order, and the next awaited event covers its durability. */
+  /** Appends an event nothing waits on: the journal keeps order, and it shares the next event's fdatasync. */
   private recordLater(body: RunEventBody): void {
-    this.env.append(this.runId, body).catch((error: unknown) => this.noteStoreFailure(error));
+    this.env.append(this.runId, body, 'soon').catch((error: unknown) => this.noteStoreFailure(error));
   }
 
   private noteStoreFailure(error: unknown): void {

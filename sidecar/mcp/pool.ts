@@ -4,18 +4,23 @@ import { ServerConnection, type ConnectionOptions, type ServerSpec, type ServerS
 /** A pool of MCP server connections keyed by name and definition: started lazily, reused, closed together. */
 export class McpPool {
   private readonly connections = new Map<string, ServerConnection>();
+  /** Every call asks for its connection: find a spec seen before without hashing its definition again. */
+  private readonly bySpec = new WeakMap<ServerSpec, ServerConnection>();
   private readonly listeners = new Set<(status: ServerStatus) => void>();
 
   constructor(private readonly options: ConnectionOptions) {}
 
   /** The connection for a server, created (not started) on first request. */
   connection(spec: ServerSpec): ServerConnection {
+    const known = this.bySpec.get(spec);
+    if (known) return known;
     const key = `${spec.name}\u0000${createHash('sha256').update(JSON.stringify(spec.definition)).digest('hex')}`;
     let connection = this.connections.get(key);
     if (!connection) {
       connection = new ServerConnection(spec, this.options, (c) => this.notify(c.status()));
       this.connections.set(key, connection);
     }
+    this.bySpec.set(spec, connection);
     return connection;
   }
 

@@ -4,18 +4,28 @@ import { crc32 } from 'node:zlib';
 
 /**
  * An append-only journal of checksummed, length-prefixed records, split into segments named by the sequence
- * number of their first record. Appends are group-committed: one fdatasync makes durable every record
- * appended while the previous one was in flight, so concurrent runs share its cost.
+ * number of their first record. Appends are group-committed: one durable write (O_DSYNC, the cost of an
+ * fdatasync) covers every record appended while the previous one was in flight, so concurrent runs share it.
  *
  * Record layout: u32 LE payload length, u32 LE crc32 of the payload, payload.
  */
 export class Journal {
   private pending: Buffer[] = [];
+  private pendingRecords = 0;
   private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private flushScheduled = false;
+  private lazyTimer: NodeJS.Timeout | undefined;
   private syncing = false;
+  private broken: JournalWriteError | undefined;
   private idleWaiters: Array<() => void> = [];
   private size: number;
+  private syncCount = 0;
+
+  /**
+   * Called with each batch's outcome before its appends settle: the store projects durable records here, in
+   * one go, so that a batch costs one database transaction as well as one fdatasync.
+   */
+  onBatch: ((outcome: { durable: number } | { failed: number; error: JournalWriteError }) => void) | undefined;
 
   private constructor(
     readonly dir: string,
@@ -30,38 +40,70 @@ export class Journal {
     fs.mkdirSync(dir, { recursive: true });
     const segments = listSegments(dir);
     const segment = segments.length > 0 ? segments[segments.length - 1].file : segmentName(firstSeq);
-    const fd = fs.openSync(path.join(dir, segment), 'a');
+    const fd = openSegment(path.join(dir, segment));
     if (segments.length === 0) syncDirectory(dir);
     return new Journal(dir, fd, segment);
   }
 
-  /** Appends a record; resolves once it is on disk. */
-  append(payload: Buffer): Promise<void> {
+  /** How many durable writes (each the cost of an fdatasync) have completed; with group commit, far fewer than appends. */
+  get syncs(): number {
+    return this.syncCount;
+  }
+
+  /**
+   * Appends a record; resolves once it is on disk. `soon` lets the record wait a moment for company (a step's
+   * start, say, which nothing waits on): it is synced with the next urgent record or after LAZY_FLUSH_MS.
+   */
+  append(payload: Buffer, urgency: 'now' | 'soon' = 'now'): Promise<void> {
+    // readJournal takes a zero length for the zeros a crash can leave at the end of a file: such a record could never be read back.
+    if (payload.length === 0) return Promise.reject(new RangeError('a journal record cannot be empty'));
+    if (this.broken) return Promise.reject(this.broken);
     const header = Buffer.allocUnsafe(8);
     header.writeUInt32LE(payload.length, 0);
     header.writeUInt32LE(crc32(payload), 4);
     this.pending.push(header, payload);
+    this.pendingRecords++;
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      if (!this.flushScheduled && !this.syncing) {
+      if (this.flushScheduled || this.syncing) return;
+      if (urgency === 'now') {
         this.flushScheduled = true;
+        if (this.lazyTimer) clearTimeout(this.lazyTimer);
+        this.lazyTimer = undefined;
         // Waiting one microtask lets every append of the current tick share the write and the fdatasync.
         queueMicrotask(() => this.flush());
+      } else {
+        this.lazyTimer ??= setTimeout(() => {
+          this.lazyTimer = undefined;
+          if (!this.flushScheduled && !this.syncing) this.flush();
+        }, LAZY_FLUSH_MS);
       }
     });
   }
 
+  /** Whether every appended record is durable. */
+  isIdle(): boolean {
+    return !this.syncing && !this.flushScheduled && this.pending.length === 0;
+  }
+
   /** Resolves when every appended record is durable. */
   idle(): Promise<void> {
-    if (!this.syncing && !this.flushScheduled && this.pending.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
+    if (this.lazyTimer && !this.flushScheduled && !this.syncing) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Starts a new segment whose first record will have sequence number `firstSeq`. Call only when idle. */
+  /** Starts a new segment whose first record will have sequence number `firstSeq`. Only when idle. */
   rotate(firstSeq: number): void {
+    if (!this.isIdle()) throw new Error('the journal can only rotate when every record is durable');
     const segment = segmentName(firstSeq);
     if (segment === this.segment) return;
-    const fd = fs.openSync(path.join(this.dir, segment), 'a');
+    const fd = openSegment(path.join(this.dir, segment));
     syncDirectory(this.dir);
     fs.closeSync(this.fd);
     this.fd = fd;
@@ -90,43 +132,87 @@ export class Journal {
     if (this.pending.length === 0) return this.notifyIdle();
     const batch = Buffer.concat(this.pending);
     const waiters = this.waiters;
+    const records = this.pendingRecords;
     this.pending = [];
+    this.pendingRecords = 0;
     this.waiters = [];
-    try {
-      writeAll(this.fd, batch);
-    } catch (error) {
-      // Leave no partial record behind: cut the file back to where this batch began.
-      try {
-        fs.ftruncateSync(this.fd, this.size);
-      } catch {
-        // The records stay unacknowledged either way; a torn tail is dropped on the next open.
-      }
-      const failure = journalError(error);
-      for (const w of waiters) w.reject(failure);
-      return this.notifyIdle();
-    }
-    this.size += batch.length;
     this.syncing = true;
-    fs.fdatasync(this.fd, (error) => {
+    const done = (error: Error | null): void => {
       this.syncing = false;
+      this.syncCount++;
       if (error) {
-        const failure = journalError(error);
-        for (const w of waiters) w.reject(failure);
+        this.writeFailed(error, waiters, records);
       } else {
-        for (const w of waiters) w.resolve();
+        this.size += batch.length;
+        this.settle(waiters, { durable: records });
       }
       if (this.pending.length > 0) this.flush();
       else this.notifyIdle();
-    });
+    };
+    // The file is opened with O_DSYNC: a write returns once its bytes are on disk, one system call per batch.
+    if (records <= INLINE_SYNC_MAX_RECORDS) {
+      // A small batch means little else is going on: writing inline saves the thread-pool round trip.
+      let failure: Error | null = null;
+      try {
+        writeAll(this.fd, batch);
+      } catch (error) {
+        failure = error as Error;
+      }
+      done(failure);
+    } else {
+      // A large batch means many runs are busy: write on the thread pool while the event loop prepares the next batch.
+      writeAllAsync(this.fd, batch, done);
+    }
+  }
+
+  /** Cuts a failed batch off the file; when even that fails, or the disk reports an I/O error, the journal accepts nothing more. */
+  private writeFailed(error: Error, waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>, records: number): void {
+    const failure = journalError(error);
+    let truncated = false;
+    try {
+      if (fs.fstatSync(this.fd).size > this.size) fs.ftruncateSync(this.fd, this.size);
+      truncated = true;
+    } catch {
+      // Reported below: the file's end is unknown.
+    }
+    if (!truncated || !RECOVERABLE.has(failure.code ?? '')) {
+      this.broken = failure;
+      const rest = this.waiters;
+      this.waiters = [];
+      this.settle(rest, { failed: this.pendingRecords, error: failure });
+      this.pending = [];
+      this.pendingRecords = 0;
+    }
+    this.settle(waiters, { failed: records, error: failure });
+  }
+
+  private settle(waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>, outcome: { durable: number } | { failed: number; error: JournalWriteError }): void {
+    let failure: Error | undefined = 'error' in outcome ? outcome.error : undefined;
+    try {
+      this.onBatch?.(outcome);
+    } catch (error) {
+      failure ??= error as Error;
+    }
+    for (const w of waiters) {
+      if (failure) w.reject(failure);
+      else w.resolve();
+    }
   }
 
   private notifyIdle(): void {
-    if (this.syncing || this.flushScheduled || this.pending.length > 0) return;
+    if (!this.isIdle()) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
 }
+
+/** How long a `soon` record may wait for an urgent one to share its fdatasync. */
+const LAZY_FLUSH_MS = 2;
+/** Batches up to this many records are synced on the event loop; larger ones on the thread pool. */
+const INLINE_SYNC_MAX_RECORDS = 4;
+/** Write errors after which cutting the batch off leaves a sound journal: out of space, over a size limit. */
+const RECOVERABLE = new Set(['ENOSPC', 'EFBIG', 'EDQUOT']);
 
 /** The journal could not make a record durable; `code` is the system error, e.g. ENOSPC. */
 export class JournalWriteError extends Error {
@@ -148,6 +234,20 @@ function journalError(error: unknown): JournalWriteError {
 function writeAll(fd: number, buffer: Buffer): void {
   let offset = 0;
   while (offset < buffer.length) offset += fs.writeSync(fd, buffer, offset, buffer.length - offset);
+}
+
+function writeAllAsync(fd: number, buffer: Buffer, callback: (error: Error | null) => void, offset = 0): void {
+  fs.write(fd, buffer, offset, buffer.length - offset, null, (error, written) => {
+    if (error) callback(error);
+    else if (offset + written < buffer.length) writeAllAsync(fd, buffer, callback, offset + written);
+    else callback(null);
+  });
+}
+
+/** Opens a segment for appending, with every write durable when it returns. */
+function openSegment(file: string): number {
+  const { O_WRONLY, O_CREAT, O_APPEND, O_DSYNC } = fs.constants;
+  return fs.openSync(file, O_WRONLY | O_CREAT | O_APPEND | O_DSYNC, 0o644);
 }
 
 /** What reading the journal found. */
@@ -209,7 +309,15 @@ function isTornTail(data: Buffer, offset: number): boolean {
   if (data.length - offset < 8) return true;
   const length = data.readUInt32LE(offset);
   if (length === 0) return data.subarray(offset).every((b) => b === 0);
-  return offset + 8 + length >= data.length;
+  // A damaged length points past the end too: if an intact record still follows, this is corruption, and cutting
+  // the "tail" off would delete acknowledged records.
+  return offset + 8 + length >= data.length && !intactRecordAfter(data, offset + 1);
+}
+
+/** Whether an intact record starts anywhere after `from`. Cheap on JSON payloads: their bytes never make a short length. */
+function intactRecordAfter(data: Buffer, from: number): boolean {
+  for (let p = from; p + 8 < data.length; p++) if (recordProblem(data, p) === undefined) return true;
+  return false;
 }
 
 interface Segment {

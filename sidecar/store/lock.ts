@@ -15,23 +15,27 @@ export class DataDirectoryBusyError extends Error {
   }
 }
 
+/** The lock files this process holds: a lock naming our own pid is stale (left by an earlier process that had it) unless it is in here. */
+const heldHere = new Set<string>();
+
 /** An exclusive hold on a data directory, so that one process at a time writes its journal. */
 export class DirectoryLock {
   private constructor(private readonly file: string) {}
 
   /** Takes the lock, taking over a lock left by a process that no longer runs. */
   static acquire(dataDir: string, command: string): DirectoryLock {
-    const file = path.join(dataDir, 'lock');
+    const file = path.resolve(dataDir, 'lock');
     const content = JSON.stringify({ pid: process.pid, command });
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         fs.writeFileSync(file, content, { flag: 'wx' });
+        heldHere.add(file);
         return new DirectoryLock(file);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const holder = readHolder(file);
-      if (holder && holder.pid !== process.pid && isAlive(holder.pid)) throw new DataDirectoryBusyError(dataDir, holder);
+      if (holder && (holder.pid === process.pid ? heldHere.has(file) : isAlive(holder.pid))) throw new DataDirectoryBusyError(dataDir, holder);
       fs.rmSync(file, { force: true });
     }
     throw new Error(`could not lock the data directory ${dataDir}`);
@@ -39,6 +43,7 @@ export class DirectoryLock {
 
   /** Lets go of the lock. */
   release(): void {
+    heldHere.delete(this.file);
     fs.rmSync(this.file, { force: true });
   }
 }

@@ -1,4 +1,8 @@
-/** The database schema: every table is a projection of the journal, rebuilt from it if lost. */
+/**
+ * The database schema: every table is a projection of the journal, rebuilt from it if lost. Steps have no table
+ * of their own: a run's steps are folded from its events when asked for (common/run-state.ts), so there is one
+ * source of truth and each event costs one row.
+ */
 export const SCHEMA_VERSION = 1;
 
 export const SCHEMA_SQL = `
@@ -25,34 +29,4 @@ CREATE TABLE IF NOT EXISTS runs (
   error TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at);
-CREATE TABLE IF NOT EXISTS steps (
-  run_id TEXT NOT NULL,
-  step_id TEXT NOT NULL,
-  position INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  server TEXT,
-  tool TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  items INTEGER,
-  items_done INTEGER NOT NULL DEFAULT 0,
-  started_at INTEGER,
-  ended_at INTEGER,
-  output TEXT,
-  outputs TEXT,
-  error TEXT,
-  reason TEXT,
-  PRIMARY KEY (run_id, step_id)
-);
-CREATE TABLE IF NOT EXISTS step_items (
-  run_id TEXT NOT NULL,
-  step_id TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  started_at INTEGER,
-  ended_at INTEGER,
-  output TEXT,
-  error TEXT,
-  PRIMARY KEY (run_id, step_id, idx)
-);
 `;

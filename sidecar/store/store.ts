@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlValue } from 'sql.js';
 import type { RunEvent, RunEventBody, RunStatus } from '../../common/events';
-import type { RunDetails, RunSummary, StepDetails, StepItemDetails } from '../../common/runs';
+import { runFromEvents } from '../../common/run-state';
+import type { RunDetails, RunSummary } from '../../common/runs';
 import { Journal, readJournal, syncDirectory, type JournalContents } from './journal';
 import { DirectoryLock } from './lock';
 import { Projection } from './projection';
@@ -45,6 +46,13 @@ export class Store {
   private bytesSinceSnapshot = 0;
   private snapshotting: Promise<void> | undefined;
   private closed = false;
+  /** Appended events not yet durable, in journal order; each batch made durable is taken from its head. */
+  private readonly notDurable: Array<{ event: RunEvent; json: string }> = [];
+  /** Durable events waiting to be projected: done in one transaction, off the path that acknowledges appends. */
+  private unprojected: Array<{ event: RunEvent; json: string }> = [];
+  private projectionScheduled = false;
+  /** Definition versions whose source is durable in this store. */
+  private readonly definitions: Set<string>;
 
   private constructor(
     private readonly options: StoreOptions,
@@ -55,7 +63,10 @@ export class Store {
     private readonly manifest: Manifest,
     private lastSeq: number,
     readonly recovery: RecoveryInfo,
-  ) {}
+  ) {
+    if (journal) journal.onBatch = (outcome) => this.onBatch(outcome);
+    this.definitions = new Set(this.rows('SELECT hash FROM definitions', []).map((r) => String(r.hash)));
+  }
 
   /** Opens a data directory: loads the newest valid snapshot and replays the journal after it. */
   static async open(options: StoreOptions): Promise<Store> {
@@ -66,7 +77,10 @@ export class Store {
     try {
       const manifest = readManifest(options.dataDir);
       const { bytes, seq, fallback } = loadSnapshot(options.dataDir, manifest);
+      // Forget the damaged snapshots newer than the one loaded, so the next snapshot keeps an intact older generation.
+      manifest.snapshots = manifest.snapshots.filter((s) => s.seq <= seq);
       const db = new SQL.Database(bytes);
+      configure(db);
       db.exec(SCHEMA_SQL);
       db.run('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ['schema_version', String(SCHEMA_VERSION)]);
       const projection = new Projection(db);
@@ -76,9 +90,10 @@ export class Store {
       let lastSeq = seq;
       db.exec('BEGIN');
       for (const record of contents.records) {
-        const event = JSON.parse(record.toString('utf8')) as RunEvent;
+        const json = record.toString('utf8');
+        const event = JSON.parse(json) as RunEvent;
         if (event.seq <= lastSeq) continue;
-        projection.apply(event);
+        projection.apply(event, json);
         lastSeq = event.seq;
         replayed++;
       }
@@ -97,19 +112,57 @@ export class Store {
     }
   }
 
-  /** Appends an event to a run; resolves with the stored event once it is durable and projected. */
-  async append(runId: string, body: RunEventBody): Promise<RunEvent> {
+  /**
+   * Appends an event to a run; resolves with the stored event once it is durable and projected. With `soon`
+   * the record may wait a moment to share its fdatasync (for events nothing waits on).
+   */
+  async append(runId: string, body: RunEventBody, urgency: 'now' | 'soon' = 'now'): Promise<RunEvent> {
     if (!this.journal || this.closed) throw new Error('the store is read-only or closed');
     const event = { ...body, runId, seq: ++this.lastSeq, time: Date.now() } as RunEvent;
-    const payload = Buffer.from(JSON.stringify(event), 'utf8');
+    const json = JSON.stringify(event);
+    const payload = Buffer.from(json, 'utf8');
     this.bytesSinceSnapshot += payload.length + 8;
-    await this.journal.append(payload);
-    this.projection.apply(event);
-    for (const listener of this.listeners) listener(event);
+    this.notDurable.push({ event, json });
+    await this.journal.append(payload, urgency);
     if (this.bytesSinceSnapshot > (this.options.snapshotEveryBytes ?? 64 * 1024 * 1024) && !this.snapshotting) {
       this.snapshotting = this.snapshot().finally(() => (this.snapshotting = undefined));
     }
     return event;
+  }
+
+  /** A journal batch settled: tell the listeners and queue its events for projection, or drop them if it failed. */
+  private onBatch(outcome: { durable: number } | { failed: number }): void {
+    const entries = this.notDurable.splice(0, 'durable' in outcome ? outcome.durable : outcome.failed);
+    if (!('durable' in outcome) || entries.length === 0) return;
+    this.unprojected.push(...entries);
+    for (const { event } of entries) if (event.type === 'WorkflowStarted' && event.source !== undefined) this.definitions.add(event.definitionHash);
+    if (!this.projectionScheduled) {
+      this.projectionScheduled = true;
+      setImmediate(() => this.project());
+    }
+    for (const { event } of entries) {
+      for (const listener of this.listeners) {
+        try {
+          listener(event);
+        } catch {
+          // A listener's failure is its own; the event is durable and the other listeners still get it.
+        }
+      }
+    }
+  }
+
+  /** Projects every durable event not yet in the database, in one transaction. Queries call it first, so they never see a stale state. */
+  private project(): void {
+    this.projectionScheduled = false;
+    if (this.unprojected.length === 0 || this.closed) return;
+    const entries = this.unprojected;
+    this.unprojected = [];
+    this.db.exec('BEGIN');
+    try {
+      for (const { event, json } of entries) this.projection.apply(event, json);
+    } finally {
+      this.db.exec('COMMIT');
+    }
   }
 
   /** Calls `listener` with every event once it is durable; returns the unsubscribe function. */
@@ -121,11 +174,16 @@ export class Store {
   /** Writes the database atomically (write, fsync, rename) and cuts the journal behind it, keeping one older generation. */
   async snapshot(): Promise<void> {
     if (!this.journal) return;
-    await this.journal.idle();
+    // Everything from here to the rotation runs without yielding, on a journal with nothing in flight: the
+    // snapshot then holds exactly the events up to `lastSeq`, and every later one goes to the new segment.
+    do await this.journal.idle();
+    while (!this.journal.isIdle());
     const seq = this.lastSeq;
+    this.project();
     this.db.run('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', ['last_seq', String(seq)]);
     const bytes = this.db.export();
     this.projection.reset();
+    configure(this.db);
     const dir = path.join(this.options.dataDir, 'snapshots');
     fs.mkdirSync(dir, { recursive: true });
     const file = `state-${String(seq).padStart(16, '0')}.db`;
@@ -149,6 +207,7 @@ export class Store {
       await this.snapshot();
       await this.journal.close();
     }
+    this.project();
     this.closed = true;
     this.db.close();
     this.lock?.release();
@@ -176,23 +235,14 @@ export class Store {
     return this.rows('SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 10', [prefix, `${prefix}\uffff`]).map((r) => String(r.id));
   }
 
-  /** A run with its steps and, for foreach steps, their calls. */
+  /** A run with its steps and, for foreach steps, their calls: folded from its events. */
   getRun(id: string): RunDetails | undefined {
-    const row = this.rows('SELECT * FROM runs WHERE id = ?', [id])[0];
-    if (!row) return undefined;
-    const items = new Map<string, StepItemDetails[]>();
-    for (const r of this.rows('SELECT * FROM step_items WHERE run_id = ? ORDER BY step_id, idx', [id])) {
-      const list = items.get(String(r.step_id)) ?? [];
-      list.push(toItem(r));
-      items.set(String(r.step_id), list);
-    }
-    const steps = this.rows('SELECT * FROM steps WHERE run_id = ? ORDER BY position', [id]).map((r) => toStep(r, items.get(String(r.step_id))));
-    return {
-      ...toRunSummary(row),
-      inputs: parse(row.inputs) as Record<string, unknown>,
-      ...(row.outputs !== null && { outputs: parse(row.outputs) as Record<string, unknown> }),
-      steps,
-    };
+    return runFromEvents(this.events(id));
+  }
+
+  /** Whether the store holds the source of a definition version durably, so a new run can name it by hash alone. */
+  knowsDefinition(hash: string): boolean {
+    return this.definitions.has(hash);
   }
 
   /** The pinned source of a definition. */
@@ -203,12 +253,11 @@ export class Store {
 
   /** Every event of a run, in order. */
   events(runId: string): RunEvent[] {
-    return this.rows('SELECT * FROM events WHERE run_id = ? ORDER BY seq', [runId]).map(
-      (r) => ({ ...(parse(r.data) as object), seq: r.seq, runId: r.run_id, type: r.type, time: r.time }) as RunEvent,
-    );
+    return this.rows('SELECT data FROM events WHERE run_id = ? ORDER BY seq', [runId]).map((r) => JSON.parse(String(r.data)) as RunEvent);
   }
 
   private rows(sql: string, params: SqlValue[]): Array<Record<string, SqlValue>> {
+    this.project();
     const statement = this.db.prepare(sql);
     try {
       statement.bind(params);
@@ -219,6 +268,11 @@ export class Store {
       statement.free();
     }
   }
+}
+
+/** sql.js keeps the database in memory and durability comes from the journal: SQLite's own rollback journal is only overhead. Export resets it. */
+function configure(db: Database): void {
+  db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;');
 }
 
 function parse(value: SqlValue): unknown {
@@ -242,35 +296,6 @@ function toRunSummary(r: Record<string, SqlValue>): RunSummary {
     ...(endedAt !== undefined && { endedAt }),
     ...(error !== undefined && { error: error as RunSummary['error'] }),
   };
-}
-
-function toStep(r: Record<string, SqlValue>, items: StepItemDetails[] | undefined): StepDetails {
-  const step: StepDetails = {
-    id: String(r.step_id),
-    status: String(r.status) as StepDetails['status'],
-    attempts: Number(r.attempts),
-    itemsDone: Number(r.items_done),
-  };
-  if (r.server !== null) step.server = String(r.server);
-  if (r.tool !== null) step.tool = String(r.tool);
-  if (r.items !== null) step.items = Number(r.items);
-  if (r.started_at !== null) step.startedAt = Number(r.started_at);
-  if (r.ended_at !== null) step.endedAt = Number(r.ended_at);
-  if (r.output !== null) step.output = parse(r.output);
-  if (r.outputs !== null) step.outputs = parse(r.outputs) as Record<string, unknown>;
-  if (r.error !== null) step.error = parse(r.error) as StepDetails['error'];
-  if (r.reason !== null) step.reason = String(r.reason);
-  if (items) step.itemDetails = items;
-  return step;
-}
-
-function toItem(r: Record<string, SqlValue>): StepItemDetails {
-  const item: StepItemDetails = { index: Number(r.idx), status: String(r.status) as StepItemDetails['status'], attempts: Number(r.attempts) };
-  if (r.started_at !== null) item.startedAt = Number(r.started_at);
-  if (r.ended_at !== null) item.endedAt = Number(r.ended_at);
-  if (r.output !== null) item.output = parse(r.output);
-  if (r.error !== null) item.error = parse(r.error) as StepItemDetails['error'];
-  return item;
 }
 
 function sha256(bytes: Uint8Array): string {

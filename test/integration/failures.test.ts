@@ -206,7 +206,7 @@ describe('bad input: clear errors, non-zero exits, nothing half-written', functi
       const ws = makeWorkspace('badargs', { 'x.workflow.yaml': workflow("  - id: sum\n    server: everything\n    tool: get-sum\n    with:\n      a: ${{ 'one' }}\n      b: 2\n") });
       const { error } = await runFailing(ws, 'x.workflow.yaml');
       assert.equal(error.type, 'InvalidArguments');
-      assert.match(error.message, /argument 'a' of 'get-sum' must be number, not string "one"/);
+      assert.match(error.message, /argument 'a' of 'get-sum' must be a number, not string "one"/);
       assert.equal(error.location, 'x.workflow.yaml:7:10');
     });
 

@@ -59,8 +59,10 @@ export async function runCommand(file: string, options: RunOptions, global: Glob
   const engine = new Engine(store, pool);
   const display = progressDisplay(options.json, global, stepDependencies(workflow));
   let runId: string | undefined;
+  // This process starts one run; its first events may be durable before start() returns, so learn its id from them.
   const unsubscribe = store.subscribe((event) => {
-    if (event.runId === runId || (runId === undefined && event.type === 'WorkflowStarted')) display.event(event);
+    if (runId === undefined && event.type === 'WorkflowStarted') runId = event.runId;
+    if (event.runId === runId) display.event(event);
   });
   const stopProgress = engine.onProgress((notice) => notice.runId === runId && display.progress(notice));
   let interrupts = 0;
