@@ -47,6 +47,7 @@ export class Engine {
       { runId, file: request.file, filePath: request.filePath, workflow: request.workflow, definitionHash: request.definitionHash, inputs: request.inputs, servers: request.servers },
       {
         append: (id: string, body: RunEventBody, urgency?: 'now' | 'soon'): Promise<RunEvent> => this.store.append(id, body, urgency),
+        appendAll: (id: string, bodies: RunEventBody[]): Promise<RunEvent[]> => this.store.appendAll(id, bodies),
         knowsDefinition: (hash) => this.store.knowsDefinition(hash),
         connection: (spec) => this.pool.connection(spec),
         progress: (id, step, index, progress, total, message) => {

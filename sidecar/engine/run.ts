@@ -14,6 +14,8 @@ import { toolErrorMessage, toolOutput } from '../mcp/result';
 /** What a run needs from the engine around it. */
 export interface RunEnvironment {
   append(runId: string, body: RunEventBody, urgency?: 'now' | 'soon'): Promise<RunEvent>;
+  /** Appends consecutive events of a run as one record, durable together. */
+  appendAll(runId: string, bodies: RunEventBody[]): Promise<RunEvent[]>;
   /** Whether the store already holds this definition's source, so WorkflowStarted can name it by hash. */
   knowsDefinition(hash: string): boolean;
   connection(spec: ServerSpec): ServerConnection;
@@ -60,6 +62,8 @@ export class RunExecution {
   private readonly waitingOn = new Map<string, number>();
   private readonly dependents = new Map<string, string[]>();
   private readonly ready: StepDefinition[] = [];
+  /** StepScheduled events held back while their calls are quick, by call. */
+  private readonly unannounced = new Map<string, { body: RunEventBody; timer: NodeJS.Timeout }>();
   private readonly abort = new AbortController();
   private readonly startedAt = Date.now();
   private active = 0;
@@ -202,7 +206,7 @@ export class RunExecution {
     if (!server) throw new StepFailure('InternalError', `server '${step.server.name}' was not resolved.`, details());
     const key = index === undefined ? { step: step.id } : { step: step.id, index };
     const started = Date.now();
-    this.recordLater({ type: 'StepScheduled', ...key, server: step.server.name, tool: step.tool.name, arguments: args, attempt: 1 });
+    this.announceSoon({ type: 'StepScheduled', ...key, server: step.server.name, tool: step.tool.name, arguments: args, attempt: 1 });
     const connection = this.env.connection(server);
     const tools = await connection.listTools();
     const tool = tools.find((t) => t.name === step.tool.name);
@@ -295,10 +299,32 @@ export class RunExecution {
     return value ? this.plan.file.location(value.range.start) : undefined;
   }
 
-  /** Appends an event and waits until it is durable; a store failure ends the run. */
+  /**
+   * Journals a StepScheduled only if its call is still running a moment later: a quick call's start is written
+   * with its end, in one record. Nothing waits on it (a retried call reuses its idempotency key), so no
+   * guarantee changes; only live views see a quick call's start a little late.
+   */
+  private announceSoon(body: Extract<RunEventBody, { type: 'StepScheduled' }>): void {
+    const id = callId(body);
+    const timer = setTimeout(() => {
+      this.unannounced.delete(id);
+      this.recordLater(body);
+    }, ANNOUNCE_AFTER_MS);
+    this.unannounced.set(id, { body, timer });
+  }
+
+  /** Appends an event (after its call's StepScheduled, if that is still held back) and waits until it is durable; a store failure ends the run. */
   private async record(body: RunEventBody): Promise<void> {
+    const id = 'step' in body ? callId(body) : undefined;
+    const held = id === undefined ? undefined : this.unannounced.get(id);
     try {
-      await this.env.append(this.runId, body);
+      if (held) {
+        clearTimeout(held.timer);
+        this.unannounced.delete(id!);
+        await this.env.appendAll(this.runId, [held.body, body]);
+      } else {
+        await this.env.append(this.runId, body);
+      }
     } catch (error) {
       this.noteStoreFailure(error);
       throw error;
@@ -315,6 +341,14 @@ export class RunExecution {
     this.storeFailure = error;
     this.abort.abort();
   }
+}
+
+/** How long a call may run before its StepScheduled is journaled on its own. */
+const ANNOUNCE_AFTER_MS = 50;
+
+/** The call an event is about: its step, and its element for a foreach call. */
+function callId(event: { step: string; index?: number }): string {
+  return event.index === undefined ? event.step : `${event.step}/${event.index}`;
 }
 
 function describe(value: unknown): string {

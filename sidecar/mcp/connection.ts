@@ -113,13 +113,19 @@ export class ServerConnection {
   async callTool(tool: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
     const client = await this.connect();
     this.calls++;
+    // The SDK adds an abort listener to the signal of every request and never removes it: give it a signal of
+    // this call's own, linked to the caller's for the call's lifetime only, or a run's signal would collect them all.
+    const own = options.signal ? new AbortController() : undefined;
+    const relay = (): void => own!.abort(options.signal!.reason);
+    if (options.signal?.aborted) relay();
+    else options.signal?.addEventListener('abort', relay, { once: true });
     try {
       const result = await client.callTool(
         { name: tool, arguments: args, ...(options.meta && { _meta: options.meta }) },
         undefined,
         {
           timeout: options.timeoutMs,
-          ...(options.signal && { signal: options.signal }),
+          ...(own && { signal: own.signal }),
           ...(options.onProgress && { onprogress: (p: { progress: number; total?: number; message?: string }) => options.onProgress!(p.progress, p.total, p.message) }),
         },
       );
@@ -128,6 +134,8 @@ export class ServerConnection {
     } catch (error) {
       this.failures++;
       throw this.callFailure(tool, error, options);
+    } finally {
+      options.signal?.removeEventListener('abort', relay);
     }
   }
 

@@ -2,7 +2,7 @@ import type { Database, Statement } from 'sql.js';
 import type { RunEvent } from '../../common/events';
 
 const SQL = {
-  event: 'INSERT INTO events (seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?)',
+  event: 'INSERT INTO events (seq, run, data) VALUES (?, ?, ?)',
   definition: 'INSERT OR IGNORE INTO definitions (hash, source) VALUES (?, ?)',
   runStarted: `INSERT INTO runs (id, workflow, file, status, definition_hash, started_at, inputs) VALUES (?, ?, ?, 'running', ?, ?, ?)`,
   runEnded: 'UPDATE runs SET status = ?, ended_at = ?, outputs = ?, error = ? WHERE id = ?',
@@ -13,22 +13,39 @@ type StatementName = keyof typeof SQL;
 /** Applies journaled events to the queryable tables. The same code runs live and on replay, so both give the same state. */
 export class Projection {
   private statements = new Map<StatementName, Statement>();
+  /** Each run's row number, by id: events name their run by it. */
+  private readonly runNumbers = new Map<string, number>();
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Database) {
+    const rows = db.exec('SELECT num, id FROM runs')[0]?.values ?? [];
+    for (const [num, id] of rows) this.runNumbers.set(String(id), Number(num));
+  }
+
+  /** The row number of a run, if the database holds it. */
+  runNumber(runId: string): number | undefined {
+    return this.runNumbers.get(runId);
+  }
 
   /** Forgets prepared statements; sql.js frees them when it exports the database. */
   reset(): void {
     this.statements.clear();
   }
 
-  /** Projects one event; `record` is its journal record (JSON), kept whole as the event's data. */
-  apply(event: RunEvent, record: string): void {
-    const { seq, runId, type, time } = event;
-    this.run('event', [seq, runId, type, time, record]);
+  /** Projects one journal record: its events (of one run) update the run, and the record is kept whole as one row. */
+  apply(events: RunEvent[], record: Uint8Array): void {
+    for (const event of events) this.applyToRun(event);
+    const run = this.runNumbers.get(events[0].runId);
+    // Events of a run whose start is not in the store have nothing to attach to; the engine never writes such.
+    if (run !== undefined) this.run('event', [events[0].seq, run, record]);
+  }
+
+  private applyToRun(event: RunEvent): void {
+    const { runId, time } = event;
     switch (event.type) {
       case 'WorkflowStarted':
         if (event.source !== undefined) this.run('definition', [event.definitionHash, event.source]);
         this.run('runStarted', [runId, event.workflow, event.file, event.definitionHash, time, JSON.stringify(event.inputs)]);
+        this.runNumbers.set(runId, Number(this.db.exec('SELECT last_insert_rowid()')[0].values[0][0]));
         break;
       case 'WorkflowCompleted':
         this.run('runEnded', ['completed', time, JSON.stringify(event.outputs), null, runId]);
@@ -44,7 +61,7 @@ export class Projection {
     }
   }
 
-  private run(name: StatementName, params: Array<string | number | null>): void {
+  private run(name: StatementName, params: Array<string | number | null | Uint8Array>): void {
     this.statement(name).run(params);
   }
 

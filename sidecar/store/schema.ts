@@ -1,7 +1,9 @@
 /**
  * The database schema: every table is a projection of the journal, rebuilt from it if lost. Steps have no table
  * of their own: a run's steps are folded from its events when asked for (common/run-state.ts), so there is one
- * source of truth and each event costs one row.
+ * source of truth. The events table holds one row per journal record (one event, or a run's consecutive events
+ * written together), keyed by its first seq: the record as is (a UTF-8 JSON blob), its run named by number,
+ * the cheapest row sql.js can write, the one thing on the hot path.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -9,15 +11,14 @@ export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
-  run_id TEXT NOT NULL,
-  type TEXT NOT NULL,
-  time INTEGER NOT NULL,
-  data TEXT NOT NULL
+  run INTEGER NOT NULL,
+  data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, seq);
+CREATE INDEX IF NOT EXISTS events_by_run ON events (run, seq);
 CREATE TABLE IF NOT EXISTS definitions (hash TEXT PRIMARY KEY, source TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
-  id TEXT PRIMARY KEY,
+  num INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   workflow TEXT NOT NULL,
   file TEXT NOT NULL,
   status TEXT NOT NULL,

@@ -47,9 +47,9 @@ export class Store {
   private snapshotting: Promise<void> | undefined;
   private closed = false;
   /** Appended events not yet durable, in journal order; each batch made durable is taken from its head. */
-  private readonly notDurable: Array<{ event: RunEvent; json: string }> = [];
+  private readonly notDurable: Array<{ events: RunEvent[]; record: Buffer }> = [];
   /** Durable events waiting to be projected: done in one transaction, off the path that acknowledges appends. */
-  private unprojected: Array<{ event: RunEvent; json: string }> = [];
+  private unprojected: Array<{ events: RunEvent[]; record: Buffer }> = [];
   private projectionScheduled = false;
   /** Definition versions whose source is durable in this store. */
   private readonly definitions: Set<string>;
@@ -90,12 +90,12 @@ export class Store {
       let lastSeq = seq;
       db.exec('BEGIN');
       for (const record of contents.records) {
-        const json = record.toString('utf8');
-        const event = JSON.parse(json) as RunEvent;
-        if (event.seq <= lastSeq) continue;
-        projection.apply(event, json);
-        lastSeq = event.seq;
-        replayed++;
+        const events = decodeRecord(record);
+        // A record is written whole, and a snapshot is only taken between records: it is all in, or all after.
+        if (events[0].seq <= lastSeq) continue;
+        projection.apply(events, record);
+        lastSeq = events[events.length - 1].seq;
+        replayed += events.length;
       }
       db.exec('COMMIT');
       const journal = options.mode === 'writer' ? Journal.open(journalDir, lastSeq + 1) : undefined;
@@ -113,21 +113,29 @@ export class Store {
   }
 
   /**
-   * Appends an event to a run; resolves with the stored event once it is durable and projected. With `soon`
-   * the record may wait a moment to share its fdatasync (for events nothing waits on).
+   * Appends an event to a run; resolves with the stored event once it is durable. With `soon` the record may
+   * wait a moment to share its write (for events nothing waits on).
    */
   async append(runId: string, body: RunEventBody, urgency: 'now' | 'soon' = 'now'): Promise<RunEvent> {
+    return (await this.appendAll(runId, [body], urgency))[0];
+  }
+
+  /**
+   * Appends consecutive events of one run as one journal record: durable together, one write and one row
+   * for all of them (a step's start and end when the call was quick), each still an event with its own seq.
+   */
+  async appendAll(runId: string, bodies: RunEventBody[], urgency: 'now' | 'soon' = 'now'): Promise<RunEvent[]> {
     if (!this.journal || this.closed) throw new Error('the store is read-only or closed');
-    const event = { ...body, runId, seq: ++this.lastSeq, time: Date.now() } as RunEvent;
-    const json = JSON.stringify(event);
-    const payload = Buffer.from(json, 'utf8');
-    this.bytesSinceSnapshot += payload.length + 8;
-    this.notDurable.push({ event, json });
-    await this.journal.append(payload, urgency);
+    const time = Date.now();
+    const events = bodies.map((body) => ({ ...body, runId, seq: ++this.lastSeq, time }) as RunEvent);
+    const record = Buffer.from(JSON.stringify(events.length === 1 ? events[0] : events), 'utf8');
+    this.bytesSinceSnapshot += record.length + 8;
+    this.notDurable.push({ events, record });
+    await this.journal.append(record, urgency);
     if (this.bytesSinceSnapshot > (this.options.snapshotEveryBytes ?? 64 * 1024 * 1024) && !this.snapshotting) {
       this.snapshotting = this.snapshot().finally(() => (this.snapshotting = undefined));
     }
-    return event;
+    return events;
   }
 
   /** A journal batch settled: tell the listeners and queue its events for projection, or drop them if it failed. */
@@ -135,17 +143,20 @@ export class Store {
     const entries = this.notDurable.splice(0, 'durable' in outcome ? outcome.durable : outcome.failed);
     if (!('durable' in outcome) || entries.length === 0) return;
     this.unprojected.push(...entries);
-    for (const { event } of entries) if (event.type === 'WorkflowStarted' && event.source !== undefined) this.definitions.add(event.definitionHash);
     if (!this.projectionScheduled) {
       this.projectionScheduled = true;
-      setImmediate(() => this.project());
+      // A transaction rewrites the pages it touched: gathering a few milliseconds of events into one costs less.
+      setTimeout(() => this.project(), PROJECTION_DELAY_MS);
     }
-    for (const { event } of entries) {
-      for (const listener of this.listeners) {
-        try {
-          listener(event);
-        } catch {
-          // A listener's failure is its own; the event is durable and the other listeners still get it.
+    for (const { events } of entries) {
+      for (const event of events) {
+        if (event.type === 'WorkflowStarted' && event.source !== undefined) this.definitions.add(event.definitionHash);
+        for (const listener of this.listeners) {
+          try {
+            listener(event);
+          } catch {
+            // A listener's failure is its own; the event is durable and the other listeners still get it.
+          }
         }
       }
     }
@@ -159,7 +170,7 @@ export class Store {
     this.unprojected = [];
     this.db.exec('BEGIN');
     try {
-      for (const { event, json } of entries) this.projection.apply(event, json);
+      for (const { events, record } of entries) this.projection.apply(events, record);
     } finally {
       this.db.exec('COMMIT');
     }
@@ -253,7 +264,10 @@ export class Store {
 
   /** Every event of a run, in order. */
   events(runId: string): RunEvent[] {
-    return this.rows('SELECT data FROM events WHERE run_id = ? ORDER BY seq', [runId]).map((r) => JSON.parse(String(r.data)) as RunEvent);
+    this.project();
+    const run = this.projection.runNumber(runId);
+    if (run === undefined) return [];
+    return this.rows('SELECT data FROM events WHERE run = ? ORDER BY seq', [run]).flatMap((r) => decodeRecord(r.data as Uint8Array));
   }
 
   private rows(sql: string, params: SqlValue[]): Array<Record<string, SqlValue>> {
@@ -273,6 +287,16 @@ export class Store {
 /** sql.js keeps the database in memory and durability comes from the journal: SQLite's own rollback journal is only overhead. Export resets it. */
 function configure(db: Database): void {
   db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;');
+}
+
+const decoder = new TextDecoder();
+/** How long durable events may wait to be projected; queries project first, so none sees a stale state. */
+const PROJECTION_DELAY_MS = 10;
+
+/** The events of a journal record: one event, or a JSON array of a run's consecutive events. */
+function decodeRecord(record: Uint8Array): RunEvent[] {
+  const value = JSON.parse(decoder.decode(record)) as RunEvent | RunEvent[];
+  return Array.isArray(value) ? value : [value];
 }
 
 function parse(value: SqlValue): unknown {
