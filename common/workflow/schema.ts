@@ -4,6 +4,7 @@ import workflowSchema from '../../schemas/workflow.schema.json';
 import type { Diagnostic } from '../diagnostics';
 import type { Range } from '../source';
 import { didYouMean } from '../suggest';
+import { describeValue, withArticle } from '../words';
 
 let compiled: ValidateFunction | undefined;
 
@@ -64,7 +65,7 @@ function toDiagnostic(doc: Document, text: string, error: ErrorObject): Diagnost
     case 'required':
       return diagnostic(`${where} is missing '${String(params.missingProperty)}'.`, firstKeyRange(node) ?? range);
     case 'type':
-      return diagnostic(`${where} must be ${article(String(params.type))}, not ${describeValue(error.data)}.`);
+      return diagnostic(`${where} must be ${withArticle(String(params.type), 'yaml')}, not ${describeValue(error.data, 'yaml')}.`);
     case 'enum':
       return diagnostic(
         `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, not ${JSON.stringify(error.data)}.`,
@@ -163,20 +164,4 @@ function firstKeyRange(node: unknown): Range | undefined {
 function allowedKeys(schema: unknown): string[] {
   const properties = (schema as { properties?: Record<string, unknown> }).properties ?? {};
   return Object.keys(properties).filter((k) => k !== '$schema');
-}
-
-const TYPE_WORDS: Record<string, string> = { integer: 'an integer', array: 'a list', object: 'a mapping' };
-
-function article(type: string): string {
-  return type
-    .split(',')
-    .map((t) => TYPE_WORDS[t] ?? `a ${t}`)
-    .join(' or ');
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
 }

@@ -1,5 +1,6 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { didYouMean } from '../suggest';
+import { describeValue, withArticle } from '../words';
 
 /** What a workflow needs to know of an MCP tool to check a call to it. */
 export interface ToolInfo {
@@ -117,7 +118,7 @@ function argumentMessage(tool: ToolInfo, path: string[], e: ErrorObject): string
       return `${path.length === 0 ? `tool '${tool.name}'` : where} has no argument '${key}'.${didYouMean(key, props)} Its arguments: ${listOrNone(props)}.`;
     }
     case 'type':
-      return `${where} must be ${withArticle(String(params.type))}, not ${describe(e.data)}.`;
+      return `${where} must be ${withArticle(String(params.type), 'json')}, not ${describeValue(e.data, 'json')}.`;
     case 'enum':
       return `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, not ${JSON.stringify(e.data)}.`;
     default:
@@ -125,19 +126,6 @@ function argumentMessage(tool: ToolInfo, path: string[], e: ErrorObject): string
   }
 }
 
-function withArticle(types: string): string {
-  return types
-    .split(',')
-    .map((t) => (t === 'integer' || t === 'array' || t === 'object' ? `an ${t}` : `a ${t}`))
-    .join(' or ');
-}
-
 function listOrNone(names: string[]): string {
   return names.length === 0 ? '(none)' : names.join(', ');
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return `${typeof value} ${JSON.stringify(value)}`;
 }

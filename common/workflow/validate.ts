@@ -2,6 +2,7 @@ import { checkExpression, contextReferences, type ContextReference } from '../ex
 import type { Diagnostic } from '../diagnostics';
 import type { Range } from '../source';
 import { didYouMean } from '../suggest';
+import { withArticle } from '../words';
 import { findCycles, stepDependencies } from './graph';
 import type { InputDefinition, StepDefinition, ValueTemplate, WorkflowDefinition } from './model';
 import type { ParsedWorkflow } from './parse';
@@ -231,7 +232,7 @@ export function inputValueProblem(input: InputDefinition, value: unknown): strin
     : input.type === 'boolean' ? typeof value === 'boolean'
     : input.type === 'array' ? Array.isArray(value)
     : value !== null && typeof value === 'object' && !Array.isArray(value);
-  if (!ok) return `must be ${input.type === 'integer' || input.type === 'array' || input.type === 'object' ? 'an' : 'a'} ${input.type}, not ${JSON.stringify(value)}`;
+  if (!ok) return `must be ${withArticle(input.type, 'json')}, not ${JSON.stringify(value)}`;
   if (input.enum && !input.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) {
     return `must be one of ${input.enum.map((e) => JSON.stringify(e)).join(', ')}, not ${JSON.stringify(value)}`;
   }

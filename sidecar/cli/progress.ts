@@ -30,6 +30,7 @@ export class TtyProgress implements ProgressDisplay {
     private readonly dependencies: Map<string, string[]>,
   ) {
     this.stream.write('\x1b[?25l');
+    process.on('exit', this.restoreCursor);
     this.timer = setInterval(() => {
       this.frame++;
       if (this.dirty || this.run?.status === 'running') this.draw();
@@ -50,8 +51,14 @@ export class TtyProgress implements ProgressDisplay {
   close(): void {
     clearInterval(this.timer);
     this.draw();
-    this.stream.write('\x1b[?25h');
+    this.restoreCursor();
+    process.off('exit', this.restoreCursor);
   }
+
+  /** Shows the cursor again, also when the process exits in the middle of a run. */
+  private readonly restoreCursor = (): void => {
+    this.stream.write('\x1b[?25h');
+  };
 
   private draw(): void {
     this.dirty = false;

@@ -34,14 +34,16 @@ export async function openStore(workspace: Workspace, mode: 'writer' | 'reader',
   }
 }
 
-/** A server pool for the workspace: servers run in its folder and log to its data directory. */
+/** A server pool for the workspace: servers run in its folder and log to its data directory, and none outlives this process. */
 export function createPool(workspace: Workspace, logs: boolean): McpPool {
-  return new McpPool({
+  const pool = new McpPool({
     cwd: workspace.folder,
     ...(logs && { logDir: path.join(workspace.dataDir, 'logs') }),
     clientVersion: VERSION,
     defaultStartupTimeoutMs: 60_000,
   });
+  process.on('exit', () => pool.killAll());
+  return pool;
 }
 
 /** The parts of an MCP tool that validation keeps. */

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { ErrorInfo, RunEvent, RunEventBody, RunStatus, StepStatus } from '../../common/events';
 import { isTruthy } from '../../common/expressions';
+import { describeValue } from '../../common/words';
 import type { SourceFile } from '../../common/source';
 import { EvaluationError, evaluateValue } from '../../common/workflow/evaluate';
 import { stepDependencies } from '../../common/workflow/graph';
@@ -148,7 +149,7 @@ export class RunExecution {
   private async runStep(step: StepDefinition): Promise<void> {
     const started = Date.now();
     try {
-      if (step.if && !isTruthy(this.evaluate(step.if, this.contexts()))) {
+      if (step.if && !isTruthy(evaluateValue(step.if, this.contexts()))) {
         await this.record({ type: 'StepSkipped', step: step.id, reason: 'its if condition was false' });
         this.finishStep(step, 'skipped', null, null);
         return;
@@ -167,9 +168,9 @@ export class RunExecution {
   }
 
   private async runForeach(step: StepDefinition, started: number): Promise<void> {
-    const list = this.evaluate(step.foreach!, this.contexts());
+    const list = evaluateValue(step.foreach!, this.contexts());
     if (!Array.isArray(list)) {
-      throw new StepFailure('ExpressionError', `foreach of step '${step.id}' gave ${describe(list)}, not a list.`, { location: this.location(step.foreach!) });
+      throw new StepFailure('ExpressionError', `foreach of step '${step.id}' gave ${describeValue(list, 'yaml')}, not a list.`, { location: this.location(step.foreach!) });
     }
     await this.record({ type: 'StepFannedOut', step: step.id, count: list.length });
     const outputs: unknown[] = new Array(list.length);
@@ -200,7 +201,7 @@ export class RunExecution {
 
   /** One tool call: arguments evaluated and checked against the live tool list, then the call, then its durable result. */
   private async call(step: StepDefinition, index: number | undefined, contexts: Record<string, unknown>): Promise<unknown> {
-    const args = (step.with ? this.evaluate(step.with, contexts) : {}) as Record<string, unknown>;
+    const args = (step.with ? evaluateValue(step.with, contexts) : {}) as Record<string, unknown>;
     const server = this.plan.servers.get(step.server.name);
     const details = (): { server: string; tool: string; location: string } => ({ server: step.server.name, tool: step.tool.name, location: this.plan.file.location(step.tool.range.start) });
     if (!server) throw new StepFailure('InternalError', `server '${step.server.name}' was not resolved.`, details());
@@ -235,7 +236,7 @@ export class RunExecution {
 
   private stepOutputs(step: StepDefinition, output: unknown): Record<string, unknown> | undefined {
     if (!step.outputs) return undefined;
-    return this.evaluate(step.outputs, this.contexts({ output })) as Record<string, unknown>;
+    return evaluateValue(step.outputs, this.contexts({ output })) as Record<string, unknown>;
   }
 
   private finishStep(step: StepDefinition, status: StepStatus, output: unknown, outputs: Record<string, unknown> | null): void {
@@ -276,7 +277,7 @@ export class RunExecution {
       } else {
         let outputs: Record<string, unknown>;
         try {
-          outputs = (this.plan.workflow.outputs ? this.evaluate(this.plan.workflow.outputs, this.contexts()) : {}) as Record<string, unknown>;
+          outputs = (this.plan.workflow.outputs ? evaluateValue(this.plan.workflow.outputs, this.contexts()) : {}) as Record<string, unknown>;
         } catch (error) {
           const info = error instanceof EvaluationError ? { type: 'ExpressionError' as const, message: `workflow outputs: ${error.message}`, location: this.plan.file.location(error.range.start) } : errorInfo(error);
           await this.record({ type: 'WorkflowFailed', error: info, durationMs });
@@ -289,10 +290,6 @@ export class RunExecution {
       return this.rejectDone(error);
     }
     this.resolveDone(result);
-  }
-
-  private evaluate(value: ValueTemplate, contexts: Record<string, unknown>): unknown {
-    return evaluateValue(value, contexts);
   }
 
   private location(value: ValueTemplate | undefined): string | undefined {
@@ -349,10 +346,4 @@ const ANNOUNCE_AFTER_MS = 50;
 /** The call an event is about: its step, and its element for a foreach call. */
 function callId(event: { step: string; index?: number }): string {
   return event.index === undefined ? event.step : `${event.step}/${event.index}`;
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value).slice(0, 60)}`;
 }

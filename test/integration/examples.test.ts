@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cli, jsonLines, makeWorkspace } from '../support/cli';
+import { CLI, cli, jsonLines, makeWorkspace } from '../support/cli';
 
 /** The shipped examples, run by the built CLI against the real MCP servers from npm. */
 describe('examples run end to end against real MCP servers', function () {
@@ -124,6 +125,28 @@ describe('examples run end to end against real MCP servers', function () {
     assert.match(result.stderr, /cool {2}skipped: its if condition was false/);
     assert.match(result.stderr, /✓ run \w+ completed/);
     assert.deepEqual(JSON.parse(result.stdout.replace(/^outputs\n/, '')).branch, 'warm');
+  });
+
+  it('redraws one line per step on a terminal', async () => {
+    const ws = makeWorkspace('tty');
+    // `script` gives the CLI a real pseudo-terminal, as a user's shell does.
+    const command = `stty cols 120; ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} run team-graph.workflow.yaml`;
+    const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ws, env: { ...process.env, TERM: 'xterm-256color' } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    assert.equal(result.code, 0, result.out);
+    assert.ok(result.out.includes('\x1b[?25l') && result.out.includes('\x1b[?25h'), 'hides the cursor while drawing and shows it again');
+    assert.match(result.out, /\x1b\[6F/, 'moves back up over the header and five step lines to redraw them');
+    const plain = result.out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    assert.match(plain, /team-graph {2}5\/5 steps/);
+    for (const step of ['find', 'read \\[4/4\\]', 'entities \\[4/4\\]', 'relations \\[4/4\\]', 'graph']) {
+      assert.match(plain, new RegExp(`✓ ${step} {2}`), step);
+    }
+    assert.match(plain, /○ graph {2}waiting for relations/, 'a pending step says what it waits for');
+    assert.match(plain, /"profiles": 4/);
   });
 
   it('validates every example, and lists the workspace servers and their tools', async () => {
