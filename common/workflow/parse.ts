@@ -5,6 +5,7 @@ import type { Range, SourceFile } from '../source';
 import { parseDuration } from './duration';
 import { scalarSourceMap } from './source-map';
 import {
+  CIRCUIT_BREAKER_DEFAULTS,
   DEFAULT_TIMEOUT_MS,
   type InputDefinition,
   type InputType,
@@ -96,7 +97,8 @@ class ModelBuilder {
       servers: this.servers(mapAt(root, 'servers')),
       steps: this.steps(root),
       ...(outputs && isMap(outputs.value) && { outputs: this.value(outputs.value) }),
-      defaultTimeoutMs: (defaults && parseDuration(scalarAt(defaults, 'timeout'))) ?? DEFAULT_TIMEOUT_MS,
+      defaults: { timeoutMs: (defaults && parseDuration(scalarAt(defaults, 'timeout'))) ?? DEFAULT_TIMEOUT_MS, circuitBreaker: CIRCUIT_BREAKER_DEFAULTS },
+      circuitBreakers: new Map(),
     };
   }
 
@@ -153,6 +155,7 @@ class ModelBuilder {
     const timeoutMs = parseDuration(scalarAt(map, 'timeout'));
     return {
       id,
+      kind: 'call',
       idRange: rangeOf(idPair?.value) ?? rangeOf(idPair?.key) ?? { start: range.start, end: range.start },
       range,
       ...(name !== undefined && { name }),

@@ -220,7 +220,7 @@ export class RunExecution {
       throw new StepFailure('InvalidArguments', problems.map((p) => p.message).join(' '), { ...details(), ...(at && { location: this.plan.file.location(at.start) }) });
     }
     const options: CallOptions = {
-      timeoutMs: step.timeoutMs ?? this.plan.workflow.defaultTimeoutMs,
+      timeoutMs: step.timeoutMs ?? this.plan.workflow.defaults.timeoutMs,
       signal: this.abort.signal,
       meta: { [IDEMPOTENCY_KEY_META]: `${this.runId}/${step.id}${index === undefined ? '' : `/${index}`}` },
       ...(this.env.progress && { onProgress: (p: number, total?: number, message?: string) => this.env.progress!(this.runId, step.id, index, p, total, message) }),

@@ -113,7 +113,7 @@ describe('workflow parsing', () => {
       assert.ok(workflow);
       assert.equal(workflow.name, 'report');
       assert.equal(workflow.description, 'Reads files and reports.');
-      assert.equal(workflow.defaultTimeoutMs, 120_000);
+      assert.equal(workflow.defaults.timeoutMs, 120_000);
     });
 
     it('infers input types from defaults and makes inputs without a default required', () => {
@@ -236,7 +236,7 @@ describe('workflow parsing', () => {
 
   it('uses the default timeout when neither the step nor defaults set one', () => {
     const parsed = parse(`name: x\nsteps:\n${STEP}`);
-    assert.equal(parsed.workflow?.defaultTimeoutMs, 60_000);
+    assert.equal(parsed.workflow?.defaults.timeoutMs, 60_000);
     assert.equal(parsed.workflow?.steps[0].timeoutMs, undefined);
   });
 
