@@ -1,7 +1,7 @@
 import { contextReferences } from '../expressions';
 import type { Range } from '../source';
 import type { StepDefinition, WorkflowDefinition } from './model';
-import { expressionSites } from './template-walk';
+import { expressionSites, type ExpressionSite } from './template-walk';
 
 /** Why a step waits for another: listed in `needs`, or read by one of its expressions. */
 export interface Dependency {
@@ -10,9 +10,27 @@ export interface Dependency {
   via: 'needs' | 'expression';
 }
 
-/** Every expression of a step: its condition, list, arguments and outputs. */
-export function stepExpressionSites(step: StepDefinition) {
-  return [...expressionSites(step.if), ...expressionSites(step.foreach), ...expressionSites(step.with), ...expressionSites(step.outputs)];
+/**
+ * The expressions a step evaluates while it runs: its condition, list, arguments, approval message, wait time and
+ * outputs. Its compensation is not among them (see compensationExpressionSites).
+ */
+export function stepExpressionSites(step: StepDefinition): ExpressionSite[] {
+  return [
+    ...expressionSites(step.if),
+    ...expressionSites(step.foreach),
+    ...expressionSites(step.with),
+    ...expressionSites(step.approval?.message),
+    ...expressionSites(step.wait?.until),
+    ...expressionSites(step.outputs),
+  ];
+}
+
+/**
+ * The expressions of a step's compensation. They run after the run has failed or been cancelled, so the steps they
+ * read are not dependencies: a step that is read there may never have run (its output is then null).
+ */
+export function compensationExpressionSites(step: StepDefinition): ExpressionSite[] {
+  return expressionSites(step.compensate?.with);
 }
 
 /** Each step's dependencies: its `needs` plus every other step its expressions read through `steps.<id>`. */

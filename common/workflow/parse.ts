@@ -2,17 +2,26 @@ import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Nod
 import { parseExpression, parseTemplate, type Template } from '../expressions';
 import type { Diagnostic } from '../diagnostics';
 import type { Range, SourceFile } from '../source';
-import { parseDuration } from './duration';
+import { parseDuration, parseRate } from './duration';
 import { scalarSourceMap } from './source-map';
 import {
   CIRCUIT_BREAKER_DEFAULTS,
   DEFAULT_TIMEOUT_MS,
+  RETRY_DEFAULTS,
+  type ApprovalDefinition,
+  type CircuitBreakerPolicy,
+  type CompensationDefinition,
   type InputDefinition,
   type InputType,
   type Named,
+  type RetryPolicy,
   type ServerDeclaration,
+  type SignalDefinition,
   type StepDefinition,
+  type StepKind,
   type ValueTemplate,
+  type WaitDefinition,
+  type WorkflowDefaults,
   type WorkflowDefinition,
 } from './model';
 import { checkSchema } from './schema';
@@ -88,17 +97,53 @@ class ModelBuilder {
   workflow(root: YAMLMap): WorkflowDefinition {
     const name = stringAt(root, 'name') ?? '';
     const description = stringAt(root, 'description');
-    const defaults = mapAt(root, 'defaults');
+    const defaults = this.defaults(mapAt(root, 'defaults'));
     const outputs = pairOf(root, 'outputs');
     return {
       name,
       ...(description !== undefined && { description }),
       inputs: this.inputs(mapAt(root, 'inputs')),
       servers: this.servers(mapAt(root, 'servers')),
-      steps: this.steps(root),
+      steps: this.steps(root, defaults),
       ...(outputs && isMap(outputs.value) && { outputs: this.value(outputs.value) }),
-      defaults: { timeoutMs: (defaults && parseDuration(scalarAt(defaults, 'timeout'))) ?? DEFAULT_TIMEOUT_MS, circuitBreaker: CIRCUIT_BREAKER_DEFAULTS },
-      circuitBreakers: new Map(),
+      defaults,
+      circuitBreakers: circuitBreakers(mapAt(root, 'circuitBreakers'), defaults.circuitBreaker),
+    };
+  }
+
+  private defaults(map: YAMLMap | undefined): WorkflowDefaults {
+    const stepTimeoutMs = map && parseDuration(scalarAt(map, 'stepTimeout'));
+    const retry = map && mapAt(map, 'retry');
+    return {
+      timeoutMs: (map && parseDuration(scalarAt(map, 'timeout'))) ?? DEFAULT_TIMEOUT_MS,
+      ...(stepTimeoutMs !== undefined && { stepTimeoutMs }),
+      ...(retry && { retry: this.retryPolicy(retry, "'defaults.retry'") }),
+      circuitBreaker: circuitBreakerPolicy(map && mapAt(map, 'circuitBreaker'), CIRCUIT_BREAKER_DEFAULTS),
+    };
+  }
+
+  /** A `retry:` block with Temporal's defaults for the fields it leaves out (not those of `defaults.retry`). */
+  private retryPolicy(map: YAMLMap, where: string): RetryPolicy {
+    const initialIntervalMs = parseDuration(scalarAt(map, 'initialInterval')) ?? RETRY_DEFAULTS.initialIntervalMs;
+    const maximumIntervalMs = parseDuration(scalarAt(map, 'maximumInterval'));
+    if (maximumIntervalMs !== undefined && maximumIntervalMs < initialIntervalMs) {
+      const initial = pairOf(map, 'initialInterval') ? String(scalarAt(map, 'initialInterval')) : '1s, the default';
+      this.diagnostics.push({
+        severity: 'error',
+        message: `${where}: maximumInterval (${String(scalarAt(map, 'maximumInterval'))}) is shorter than initialInterval (${initial}); the delay between attempts starts at initialInterval and grows up to maximumInterval.`,
+        range: rangeOf(pairOf(map, 'maximumInterval')?.value)!,
+        code: 'retry',
+      });
+    }
+    const coefficient = scalarAt(map, 'backoffCoefficient');
+    const attempts = scalarAt(map, 'maximumAttempts');
+    const types = pairOf(map, 'nonRetryableErrorTypes')?.value;
+    return {
+      initialIntervalMs,
+      backoffCoefficient: typeof coefficient === 'number' && coefficient >= 1 ? coefficient : RETRY_DEFAULTS.backoffCoefficient,
+      maximumIntervalMs: maximumIntervalMs ?? initialIntervalMs * RETRY_DEFAULTS.maximumIntervalFactor,
+      maximumAttempts: typeof attempts === 'number' && Number.isInteger(attempts) && attempts >= 0 ? attempts : RETRY_DEFAULTS.maximumAttempts,
+      nonRetryableErrorTypes: isSeq(types) ? types.items.flatMap((i) => (isScalar(i) && typeof i.value === 'string' ? [i.value] : [])) : [],
     };
   }
 
@@ -132,43 +177,110 @@ class ModelBuilder {
     return servers;
   }
 
-  private steps(root: YAMLMap): StepDefinition[] {
+  private steps(root: YAMLMap, defaults: WorkflowDefaults): StepDefinition[] {
     const seq = pairOf(root, 'steps')?.value;
     if (!isSeq(seq)) return [];
     const steps: StepDefinition[] = [];
     seq.items.forEach((item, index) => {
-      if (isMap(item)) steps.push(this.step(item, index));
+      if (isMap(item)) steps.push(this.step(item, index, defaults));
     });
     return steps;
   }
 
-  private step(map: YAMLMap, index: number): StepDefinition {
+  /**
+   * A step. Its kind comes from the first of tool, approval, wait, signal it has (as in the schema, which reports a
+   * step with several or none); the keys of call steps are read only on call steps.
+   */
+  private step(map: YAMLMap, index: number, defaults: WorkflowDefaults): StepDefinition {
     const range = rangeOf(map)!;
     const idPair = pairOf(map, 'id');
     const id = stringAt(map, 'id') ?? `#${index}`;
     const name = stringAt(map, 'name');
-    const withPair = pairOf(map, 'with');
     const ifPair = pairOf(map, 'if');
-    const foreachPair = pairOf(map, 'foreach');
     const outputsPair = pairOf(map, 'outputs');
-    const concurrency = scalarAt(map, 'concurrency');
-    const timeoutMs = parseDuration(scalarAt(map, 'timeout'));
-    return {
+    const kind = stepKind(map);
+    const common = {
       id,
-      kind: 'call',
+      kind,
       idRange: rangeOf(idPair?.value) ?? rangeOf(idPair?.key) ?? { start: range.start, end: range.start },
       range,
       ...(name !== undefined && { name }),
-      server: namedAt(map, 'server') ?? { name: '', range },
-      tool: namedAt(map, 'tool') ?? { name: '', range },
-      ...(withPair && isMap(withPair.value) && { with: this.value(withPair.value) }),
       needs: this.needs(pairOf(map, 'needs')),
       ...(ifPair && { if: this.condition(ifPair.value) }),
+      ...(outputsPair && isMap(outputsPair.value) && { outputs: this.value(outputsPair.value) }),
+    };
+    if (kind !== 'call') {
+      const pair = pairOf(map, kind)!;
+      const where = valueRange(pair);
+      return {
+        ...common,
+        server: { name: '', range },
+        tool: { name: '', range },
+        ...(kind === 'approval' && { approval: this.approval(pair.value, where) }),
+        ...(kind === 'wait' && { wait: this.wait(pair.value, where) }),
+        ...(kind === 'signal' && { signal: signal(pair.value, where) }),
+      };
+    }
+    const server = namedAt(map, 'server') ?? { name: '', range };
+    const withPair = pairOf(map, 'with');
+    const foreachPair = pairOf(map, 'foreach');
+    const concurrency = scalarAt(map, 'concurrency');
+    const timeoutMs = parseDuration(scalarAt(map, 'timeout'));
+    const stepTimeoutMs = parseDuration(scalarAt(map, 'stepTimeout')) ?? defaults.stepTimeoutMs;
+    const retryNode = pairOf(map, 'retry')?.value;
+    const retry = isMap(retryNode)
+      ? this.retryPolicy(retryNode, `'retry' of step '${id}'`)
+      : isScalar(retryNode) && retryNode.value === false
+        ? undefined
+        : defaults.retry;
+    const compensate = mapAt(map, 'compensate');
+    return {
+      ...common,
+      server,
+      tool: namedAt(map, 'tool') ?? { name: '', range },
+      ...(withPair && isMap(withPair.value) && { with: this.value(withPair.value) }),
       ...(foreachPair && { foreach: this.condition(foreachPair.value) }),
       ...(typeof concurrency === 'number' && Number.isInteger(concurrency) && concurrency > 0 && { concurrency }),
       ...(timeoutMs !== undefined && { timeoutMs }),
-      ...(outputsPair && isMap(outputsPair.value) && { outputs: this.value(outputsPair.value) }),
+      ...(stepTimeoutMs !== undefined && { stepTimeoutMs }),
+      ...(retry && { retry }),
+      ...(compensate && { compensate: this.compensation(compensate, server) }),
     };
+  }
+
+  /** A compensating call; without its own `server` it calls the step's. */
+  private compensation(map: YAMLMap, stepServer: Named): CompensationDefinition {
+    const range = rangeOf(map)!;
+    const withPair = pairOf(map, 'with');
+    return {
+      server: namedAt(map, 'server') ?? stepServer,
+      tool: namedAt(map, 'tool') ?? { name: '', range },
+      ...(withPair && isMap(withPair.value) && { with: this.value(withPair.value) }),
+      range,
+    };
+  }
+
+  private approval(node: unknown, range: Range): ApprovalDefinition {
+    const map = isMap(node) ? node : undefined;
+    const message = map && pairOf(map, 'message');
+    const timeoutMs = map && parseDuration(scalarAt(map, 'timeout'));
+    return {
+      ...(message && isScalar(message.value) && { message: this.value(message.value) }),
+      ...(timeoutMs !== undefined && { timeoutMs }),
+      onTimeout: map && scalarAt(map, 'onTimeout') === 'approve' ? 'approve' : 'reject',
+      onReject: map && scalarAt(map, 'onReject') === 'continue' ? 'continue' : 'fail',
+      range,
+    };
+  }
+
+  /** `wait: 5m`, or `wait: { until: <date-time> }` where until may be an expression. */
+  private wait(node: unknown, range: Range): WaitDefinition {
+    if (isMap(node)) {
+      const until = pairOf(node, 'until');
+      return { ...(until && { until: this.value(until.value) }), range };
+    }
+    const durationMs = isScalar(node) ? parseDuration(node.value) : undefined;
+    return { ...(durationMs !== undefined && { durationMs }), range };
   }
 
   private needs(pair: Pair | undefined): Named[] {
@@ -234,6 +346,52 @@ class ModelBuilder {
     }
     return { kind: 'template', template, range, sourceMap };
   }
+}
+
+/** What a step does, from the first of its keys tool, approval, wait, signal (a step with none is taken as a call the schema reports). */
+function stepKind(map: YAMLMap): StepKind {
+  if (pairOf(map, 'tool')) return 'call';
+  if (pairOf(map, 'approval')) return 'approval';
+  if (pairOf(map, 'wait')) return 'wait';
+  if (pairOf(map, 'signal')) return 'signal';
+  return 'call';
+}
+
+function signal(node: unknown, range: Range): SignalDefinition {
+  const map = isMap(node) ? node : undefined;
+  const timeoutMs = map && parseDuration(scalarAt(map, 'timeout'));
+  return { name: (map && stringAt(map, 'name')) ?? '', ...(timeoutMs !== undefined && { timeoutMs }), range };
+}
+
+/** A circuit breaker policy: the fields the mapping sets, the others from `base`. */
+function circuitBreakerPolicy(map: YAMLMap | undefined, base: CircuitBreakerPolicy): CircuitBreakerPolicy {
+  if (!map) return { ...base };
+  return {
+    failureRateThreshold: parseRate(scalarAt(map, 'failureRateThreshold')) ?? base.failureRateThreshold,
+    windowMs: parseDuration(scalarAt(map, 'window')) ?? base.windowMs,
+    minimumCalls: positiveInteger(scalarAt(map, 'minimumCalls')) ?? base.minimumCalls,
+    resetTimeoutMs: parseDuration(scalarAt(map, 'resetTimeout')) ?? base.resetTimeoutMs,
+    halfOpenCalls: positiveInteger(scalarAt(map, 'halfOpenCalls')) ?? base.halfOpenCalls,
+  };
+}
+
+/** The `circuitBreakers:` block by server name, each merged over `defaults.circuitBreaker`. */
+function circuitBreakers(map: YAMLMap | undefined, base: CircuitBreakerPolicy): Map<string, CircuitBreakerPolicy> {
+  const result = new Map<string, CircuitBreakerPolicy>();
+  for (const pair of map?.items ?? []) {
+    if (isScalar(pair.key)) result.set(String(pair.key.value), circuitBreakerPolicy(isMap(pair.value) ? pair.value : undefined, base));
+  }
+  return result;
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 ? value : undefined;
+}
+
+/** The range of a pair's value, or of its key when the value is empty (`approval:` with nothing after it). */
+function valueRange(pair: Pair): Range {
+  const value = rangeOf(pair.value);
+  return value && value.end > value.start ? value : rangeOf(pair.key)!;
 }
 
 /** The plain value of a template tree without expressions, or undefined when it has some. */

@@ -1,10 +1,11 @@
+import { isMap, isScalar, type Document } from 'yaml';
 import { checkExpression, contextReferences, type ContextReference } from '../expressions';
 import type { Diagnostic } from '../diagnostics';
 import type { Range } from '../source';
 import { didYouMean } from '../suggest';
 import { withArticle } from '../words';
 import { findCycles, stepDependencies } from './graph';
-import type { InputDefinition, StepDefinition, ValueTemplate, WorkflowDefinition } from './model';
+import type { InputDefinition, Named, StepDefinition, ValueTemplate, WorkflowDefinition } from './model';
 import type { ParsedWorkflow } from './parse';
 import { expressionSites, rangeAtPath, type ExpressionSite } from './template-walk';
 import { checkArguments, COMPUTED, type ToolInfo } from './tool-arguments';
@@ -23,6 +24,9 @@ export const CONTEXTS = {
   step: ['inputs', 'steps', 'env', 'run'],
   foreachStep: ['inputs', 'steps', 'env', 'run', 'item', 'index'],
   stepOutputs: ['inputs', 'steps', 'env', 'run', 'output'],
+  /** A step's `compensate:`, which runs after the step completed and reads its result as `output`. */
+  compensation: ['inputs', 'steps', 'env', 'run', 'output'],
+  foreachCompensation: ['inputs', 'steps', 'env', 'run', 'item', 'index', 'output'],
   workflowOutputs: ['inputs', 'steps', 'env', 'run'],
 } as const;
 
@@ -31,12 +35,21 @@ export const STEP_PROPERTIES = ['output', 'outputs', 'status'];
 /** Properties of `run`. */
 export const RUN_PROPERTIES = ['id', 'workflow'];
 
-/** Checks what the schema cannot: step ids, dependencies and cycles, expression references, servers, tools and their arguments. */
+/**
+ * Checks what the schema cannot: step ids, dependencies and cycles, expression references, servers (of steps,
+ * compensations and circuit breakers), tools and their arguments, literal wait times.
+ */
 export function validateWorkflow(parsed: ParsedWorkflow, context: ValidationContext): Diagnostic[] {
   const workflow = parsed.workflow;
   if (!workflow) return [];
-  return new Validator(workflow, context).run();
+  return new Validator(workflow, context, parsed.document).run();
 }
+
+/** The pattern of server names in the schema. */
+const SERVER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** An ISO 8601 date-time, with an optional fraction and an optional offset (checked further by Date.parse). */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
 class Validator {
   private readonly diagnostics: Diagnostic[] = [];
@@ -47,6 +60,7 @@ class Validator {
   constructor(
     private readonly workflow: WorkflowDefinition,
     private readonly context: ValidationContext,
+    private readonly document: Document,
   ) {
     this.inputs = new Map(workflow.inputs.map((i) => [i.name, i]));
     this.externalServers = [...context.externalServers];
@@ -62,6 +76,7 @@ class Validator {
     }
     for (const step of this.workflow.steps) this.checkStep(step);
     this.checkExpressions(expressionSites(this.workflow.outputs), CONTEXTS.workflowOutputs);
+    this.checkCircuitBreakers();
     return this.diagnostics;
   }
 
@@ -136,6 +151,8 @@ class Validator {
     this.checkExpressions(expressionSites(step.if), CONTEXTS.step, step);
     this.checkExpressions(expressionSites(step.foreach), CONTEXTS.step, step);
     this.checkExpressions(expressionSites(step.with), contexts, step);
+    this.checkExpressions(expressionSites(step.approval?.message), CONTEXTS.step, step);
+    this.checkExpressions(expressionSites(step.wait?.until), CONTEXTS.step, step);
     this.checkExpressions(expressionSites(step.outputs), CONTEXTS.stepOutputs, step);
     if (step.foreach?.kind === 'literal' && !Array.isArray(step.foreach.value)) {
       this.error(`foreach of step '${step.id}' must be a list or an expression that gives one.`, step.foreach.range, 'foreach');
@@ -143,42 +160,101 @@ class Validator {
     if (!step.foreach && step.concurrency !== undefined) {
       this.warning(`'concurrency' of step '${step.id}' has no effect without 'foreach'.`, step.idRange, 'concurrency');
     }
-    this.checkServerAndTool(step);
+    this.checkUntil(step);
+    if (step.server.name && this.checkServer(step.server)) this.checkTool(step.server, step.tool, step.with);
+    if (step.compensate) this.checkCompensation(step);
   }
 
-  private checkServerAndTool(step: StepDefinition): void {
-    if (!step.server.name) return;
-    const local = this.workflow.servers.map((s) => s.name);
-    const external = this.externalServers;
-    if (!local.includes(step.server.name) && !external.includes(step.server.name)) {
-      const known = [...new Set([...local, ...external])];
+  /** A literal `wait.until` must be a date-time; one computed by an expression is checked when the step runs. */
+  private checkUntil(step: StepDefinition): void {
+    const until = step.wait?.until;
+    if (until?.kind !== 'literal' || typeof until.value !== 'string') return;
+    const value = until.value.trim();
+    if (!DATE_TIME.test(value) || Number.isNaN(Date.parse(value))) {
       this.error(
-        `unknown server '${step.server.name}': declare it under 'servers:' or in .vscode/mcp.json.${didYouMean(step.server.name, known)}${known.length ? ` Known servers: ${known.join(', ')}.` : ''}`,
-        step.server.range,
-        'unknown-server',
+        `'wait.until' of step '${step.id}' is ${JSON.stringify(until.value)}, not an ISO 8601 date-time such as 2026-12-01T09:00:00Z.`,
+        until.range,
+        'wait-until',
       );
-      return;
+    } else if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(value)) {
+      this.warning(
+        `'wait.until' of step '${step.id}' has no time zone, so it is read in the local time of the machine that runs the workflow; add Z (UTC) or an offset such as +02:00.`,
+        until.range,
+        'wait-until',
+      );
     }
-    const tools = this.context.toolsOf?.(step.server.name);
-    if (!tools || !step.tool.name) return;
-    const tool = tools.find((t) => t.name === step.tool.name);
+  }
+
+  private checkCompensation(step: StepDefinition): void {
+    const compensate = step.compensate!;
+    const contexts = step.foreach ? CONTEXTS.foreachCompensation : CONTEXTS.compensation;
+    this.checkExpressions(expressionSites(compensate.with), contexts, step, 'compensation');
+    // Without a server of its own it calls the step's, which the step's check has reported already.
+    const ownServer = compensate.server !== step.server;
+    if (!compensate.server.name || (ownServer && !this.checkServer(compensate.server))) return;
+    if (!ownServer && !this.isKnownServer(step.server.name)) return;
+    this.checkTool(compensate.server, compensate.tool, compensate.with);
+  }
+
+  private isKnownServer(name: string): boolean {
+    return this.workflow.servers.some((s) => s.name === name) || this.externalServers.includes(name);
+  }
+
+  private knownServers(): string[] {
+    return [...new Set([...this.workflow.servers.map((s) => s.name), ...this.externalServers])];
+  }
+
+  /** Whether a server named by a step or a compensation is known; reports it when not. */
+  private checkServer(server: Named): boolean {
+    if (this.isKnownServer(server.name)) return true;
+    const known = this.knownServers();
+    this.error(
+      `unknown server '${server.name}': declare it under 'servers:' or in .vscode/mcp.json.${didYouMean(server.name, known)}${known.length ? ` Known servers: ${known.join(', ')}.` : ''}`,
+      server.range,
+      'unknown-server',
+    );
+    return false;
+  }
+
+  /** When the server's tools are known: the tool exists, and the literal parts of its arguments fit its inputSchema. */
+  private checkTool(server: Named, toolName: Named, withValue: ValueTemplate | undefined): void {
+    const tools = this.context.toolsOf?.(server.name);
+    if (!tools || !toolName.name) return;
+    const tool = tools.find((t) => t.name === toolName.name);
     if (!tool) {
       const names = tools.map((t) => t.name);
       this.error(
-        `server '${step.server.name}' has no tool '${step.tool.name}'.${didYouMean(step.tool.name, names)} Its tools: ${names.join(', ') || '(none)'}.`,
-        step.tool.range,
+        `server '${server.name}' has no tool '${toolName.name}'.${didYouMean(toolName.name, names)} Its tools: ${names.join(', ') || '(none)'}.`,
+        toolName.range,
         'unknown-tool',
       );
       return;
     }
-    const args = step.with ? staticValue(step.with) : {};
+    const args = withValue ? staticValue(withValue) : {};
     for (const issue of checkArguments(tool, (args ?? {}) as Record<string, unknown>)) {
-      const range = (issue.path.length && step.with && rangeAtPath(step.with, issue.path, issue.about === 'key')) || step.with?.range || step.tool.range;
+      const range = (issue.path.length && withValue && rangeAtPath(withValue, issue.path, issue.about === 'key')) || withValue?.range || toolName.range;
       this.diagnostics.push({ severity: issue.severity, message: issue.message, range, code: 'tool-arguments' });
     }
   }
 
-  private checkExpressions(sites: ExpressionSite[], contexts: readonly string[], step?: StepDefinition): void {
+  /** Keys of `circuitBreakers:` that name no server this workflow can reach: a warning, since the breaker is harmless. */
+  private checkCircuitBreakers(): void {
+    const map = this.document.get('circuitBreakers', true);
+    if (!isMap(map)) return;
+    const known = this.knownServers();
+    for (const pair of map.items) {
+      if (!isScalar(pair.key) || !pair.key.range) continue;
+      const name = String(pair.key.value);
+      if (this.isKnownServer(name) || !SERVER_NAME.test(name)) continue; // an invalid name is the schema's to report
+      this.warning(
+        `unknown server '${name}' in 'circuitBreakers': it is neither under 'servers:' nor in .vscode/mcp.json, so this breaker applies to nothing.${didYouMean(name, known)}${known.length ? ` Known servers: ${known.join(', ')}.` : ''}`,
+        { start: pair.key.range[0], end: pair.key.range[1] },
+        'unknown-server',
+      );
+    }
+  }
+
+  private checkExpressions(sites: ExpressionSite[], contexts: readonly string[], step?: StepDefinition, place: 'step' | 'compensation' = 'step'): void {
     for (const site of sites) {
       if (!site.expr) continue;
       for (const issue of checkExpression(site.expr, contexts)) {
@@ -187,13 +263,13 @@ class Validator {
       for (const ref of contextReferences(site.expr)) {
         if (!contexts.includes(ref.context)) continue;
         const range = site.range(ref.start, ref.end);
-        const message = this.referenceProblem(ref, step);
+        const message = this.referenceProblem(ref, step, place);
         if (message) this.error(message, range, 'unknown-reference');
       }
     }
   }
 
-  private referenceProblem(ref: ContextReference, step: StepDefinition | undefined): string | undefined {
+  private referenceProblem(ref: ContextReference, step: StepDefinition | undefined, place: 'step' | 'compensation'): string | undefined {
     const [first, second, third] = ref.path;
     if (first === undefined) return undefined;
     switch (ref.context) {
@@ -202,7 +278,11 @@ class Validator {
       case 'run':
         return RUN_PROPERTIES.includes(first) ? undefined : `'run' has no property '${first}'; it has ${RUN_PROPERTIES.join(', ')}.`;
       case 'steps': {
-        if (step && first === step.id) return `step '${step.id}' cannot read its own result through 'steps'; use 'output' in its outputs.`;
+        if (step && first === step.id) {
+          return place === 'compensation'
+            ? `the compensation of step '${step.id}' reads the step's result as 'output', not through 'steps'.`
+            : `step '${step.id}' cannot read its own result through 'steps'; use 'output' in its outputs.`;
+        }
         const target = this.steps.get(first);
         if (!target) return `unknown step '${first}'.${didYouMean(first, this.steps.keys())}`;
         if (second === undefined) return undefined;

@@ -1,9 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { JournalCorruptError, JournalWriteError } from '../store/journal';
 import { WorkflowFileError } from '../workspace/load';
+import { cancelCommand, decideCommand, resumeCommand, signalCommand } from './commands/control';
+import { historyCommand } from './commands/history';
 import { runCommand } from './commands/run';
 import { runsListCommand, runsShowCommand } from './commands/runs';
 import { serversListCommand, serversToolsCommand } from './commands/servers';
+import { sidecarCommand } from './commands/sidecar';
 import { validateCommand } from './commands/validate';
 import { CommandFailure, EXIT, UsageError } from './errors';
 import { VERSION, type GlobalOptions } from './session';
@@ -58,6 +61,49 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<id>', 'the run id, or a unique prefix of it')
     .option('--json', 'as JSON', false)
     .action(action((id: string, options: { json: boolean }) => runsShowCommand(id, options, global())));
+  runs
+    .command('history')
+    .description("a run's event log, as journaled")
+    .argument('<id>', 'the run id, or a unique prefix of it')
+    .option('--json', 'as JSON', false)
+    .action(action((id: string, options: { json: boolean }) => historyCommand(id, options, global())));
+  runs
+    .command('resume')
+    .description('carry an unfinished run on (after a crash, or one left waiting), following it to its end')
+    .argument('<id>', 'the run id, or a unique prefix of it')
+    .option('--json', 'events as JSON lines, then the result', false)
+    .action(action((id: string, options: { json: boolean }) => resumeCommand(id, options, global())));
+  runs
+    .command('cancel')
+    .description('cancel a run: calls in flight are cancelled, completed steps compensated')
+    .argument('<id>', 'the run id, or a unique prefix of it')
+    .option('--reason <text>', 'why, recorded in the run')
+    .option('--json', 'events as JSON lines, then the result', false)
+    .action(action((id: string, options: { json: boolean; reason?: string }) => cancelCommand(id, options, global())));
+
+  for (const approved of [true, false]) {
+    program
+      .command(approved ? 'approve' : 'reject')
+      .description(`${approved ? 'approve' : 'reject'} a step waiting for approval`)
+      .argument('<run>', 'the run id, or a unique prefix of it')
+      .argument('<step>', 'the approval step')
+      .option('-m, --comment <text>', 'a comment, recorded with the decision')
+      .option('--json', 'events as JSON lines, then the result', false)
+      .action(action((run: string, step: string, options: { json: boolean; comment?: string }) => decideCommand(approved, run, step, options, global())));
+  }
+  program
+    .command('signal')
+    .description('send a signal (an external event) to a run; a step waiting for its name takes it')
+    .argument('<run>', 'the run id, or a unique prefix of it')
+    .argument('<name>', 'the signal name')
+    .option('-p, --payload <json>', 'the payload, as JSON: the waiting step\'s output')
+    .option('--json', 'events as JSON lines, then the result', false)
+    .action(action((run: string, name: string, options: { json: boolean; payload?: string }) => signalCommand(run, name, options, global())));
+  program
+    .command('sidecar')
+    .description('run as the workspace\'s long-lived host: resume unfinished runs, fire timers, serve JSON-RPC')
+    .option('--stdio', 'also serve JSON-RPC on stdin/stdout (for the editor)', false)
+    .action(action((options: { stdio: boolean }) => sidecarCommand(options, global())));
 
   const servers = program.command('servers').description('the MCP servers of the workspace');
   servers

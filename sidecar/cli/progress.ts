@@ -7,6 +7,8 @@ import { clock, fitLine, preview, Style } from './style';
 
 /** Shows a run's progress as it happens. */
 export interface ProgressDisplay {
+  /** Starts from a run's state so far (a resumed run). */
+  init(run: RunDetails): void;
   event(event: RunEvent): void;
   progress(notice: ProgressNotice): void;
   /** Stops redrawing; called once the run has ended. */
@@ -35,6 +37,11 @@ export class TtyProgress implements ProgressDisplay {
       this.frame++;
       if (this.dirty || this.run?.status === 'running') this.draw();
     }, 80);
+  }
+
+  init(run: RunDetails): void {
+    this.run = structuredClone(run);
+    this.dirty = true;
   }
 
   event(event: RunEvent): void {
@@ -92,8 +99,11 @@ export class TtyProgress implements ProgressDisplay {
       case 'running': {
         const notice = this.notices.get(step.id);
         const progress = notice ? ` ${noticeText(notice)}` : '';
-        return `  ${s.cyan(SPINNER[this.frame % SPINNER.length])} ${step.id}${items}  ${target}  ${time}${s.dim(progress)}`;
+        const retry = step.retryAt !== undefined ? s.yellow(` retrying in ${formatDuration(Math.max(0, step.retryAt - Date.now()))} (${errorLine(step.lastError)})`) : '';
+        return `  ${s.cyan(SPINNER[this.frame % SPINNER.length])} ${step.id}${items}  ${target}  ${time}${s.dim(progress)}${retry}`;
       }
+      case 'waiting':
+        return `  ${s.yellow('⏸')} ${step.id}  ${s.yellow(waitingText(step, this.run!.id))}`;
       case 'pending': {
         const waiting = (this.dependencies.get(step.id) ?? []).filter((d) => this.run!.steps.find((x) => x.id === d)?.status !== 'completed');
         return `  ${s.dim(`○ ${step.id}${waiting.length ? `  waiting for ${waiting.join(', ')}` : ''}`)}`;
@@ -104,12 +114,14 @@ export class TtyProgress implements ProgressDisplay {
 
 /** Without a terminal: one line per event, for logs and CI. */
 export class PlainProgress implements ProgressDisplay {
-  private run?: RunDetails;
+    constructor(private readonly stream: NodeJS.WritableStream) {}
 
-  constructor(private readonly stream: NodeJS.WritableStream) {}
+  init(run: RunDetails): void {
+    const done = run.steps.filter((s) => s.status === 'completed' || s.status === 'skipped').length;
+    this.stream.write(`${clock(Date.now())}  run ${run.id} of '${run.workflow}': ${done}/${run.steps.length} steps done so far\n`);
+  }
 
   event(event: RunEvent): void {
-    this.run = foldEvent(this.run, event);
     const line = describeEvent(event);
     if (line) this.stream.write(`${clock(event.time)}  ${line}\n`);
   }
@@ -124,6 +136,8 @@ export class PlainProgress implements ProgressDisplay {
 /** With --json: every event as one line of JSON (the definition's source left out). */
 export class JsonProgress implements ProgressDisplay {
   constructor(private readonly stream: NodeJS.WritableStream) {}
+
+  init(): void {}
 
   event(event: RunEvent): void {
     const { ...copy } = event as RunEvent & { source?: string };
@@ -154,6 +168,28 @@ export function describeEvent(event: RunEvent): string | undefined {
       return `${call}  failed after ${formatDuration(event.durationMs)}: ${errorLine(event.error)}`;
     case 'StepSkipped':
       return `${call}  skipped: ${event.reason}`;
+    case 'StepAttemptFailed':
+      return `${call}  attempt ${event.attempt} failed: ${errorLine(event.error)}; retrying at ${clock(event.retryAt)}`;
+    case 'TimerStarted':
+      return `${call}  waits until ${clock(event.fireAt)}`;
+    case 'TimerFired':
+      return `${call}  timer fired`;
+    case 'ApprovalRequested':
+      return `${call}  waits for approval${event.message ? `: ${event.message}` : ''} — openconductor approve ${event.runId} ${event.step}`;
+    case 'ApprovalResolved':
+      return `${call}  ${event.approved ? 'approved' : 'rejected'}${event.by === 'timeout' ? ' (timed out)' : ''}${event.comment ? `: ${event.comment}` : ''}`;
+    case 'SignalWaitStarted':
+      return `${call}  waits for signal '${event.name}' — openconductor signal ${event.runId} ${event.name}`;
+    case 'SignalReceived':
+      return `signal '${event.name}' received`;
+    case 'WorkflowCancelRequested':
+      return `cancellation requested: ${event.reason}`;
+    case 'CompensationScheduled':
+      return `${call}  compensating: ${event.server} › ${event.tool}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`;
+    case 'CompensationCompleted':
+      return `${call}  compensated`;
+    case 'CompensationFailed':
+      return `${call}  compensation failed: ${errorLine(event.error)}`;
     case 'WorkflowCompleted':
       return `run completed in ${formatDuration(event.durationMs)}`;
     case 'WorkflowFailed':
@@ -167,6 +203,18 @@ export function describeEvent(event: RunEvent): string | undefined {
 export function errorLine(error: ErrorInfo | undefined): string {
   if (!error) return '';
   return `${error.type}: ${error.message.split('\n')[0]}`;
+}
+
+/** What a waiting step waits for, and how to end the wait. */
+export function waitingText(step: StepDetails, runId: string): string {
+  const waiting = step.waiting;
+  const until = (at: number | undefined): string => (at === undefined ? '' : ` (until ${clock(at)}, in ${formatDuration(Math.max(0, at - Date.now()))})`);
+  if (waiting?.timer) return `waiting until ${clock(waiting.timer.fireAt)} (in ${formatDuration(Math.max(0, waiting.timer.fireAt - Date.now()))})`;
+  if (waiting?.approval) {
+    return `waiting for approval${waiting.approval.message ? `: ${waiting.approval.message}` : ''}${until(waiting.approval.expiresAt)} — openconductor approve ${runId} ${step.id}`;
+  }
+  if (waiting?.signal) return `waiting for signal '${waiting.signal.name}'${until(waiting.signal.expiresAt)} — openconductor signal ${runId} ${waiting.signal.name}`;
+  return 'waiting';
 }
 
 function noticeText(notice: ProgressNotice): string {

@@ -1,7 +1,5 @@
 import * as path from 'node:path';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import pkg from '../../package.json';
-import type { ToolInfo } from '../../common/workflow/tool-arguments';
 import { McpPool } from '../mcp/pool';
 import { DataDirectoryBusyError } from '../store/lock';
 import { Store } from '../store/store';
@@ -44,9 +42,4 @@ export function createPool(workspace: Workspace, logs: boolean): McpPool {
   });
   process.on('exit', () => pool.killAll());
   return pool;
-}
-
-/** The parts of an MCP tool that validation keeps. */
-export function toolInfo(tool: Tool): ToolInfo {
-  return { name: tool.name, ...(tool.description !== undefined && { description: tool.description }), inputSchema: tool.inputSchema as Record<string, unknown> };
 }

@@ -1,11 +1,14 @@
-import type { RunEvent, RunEventBody } from '../../common/events';
+import type { BreakerState, RunEvent, RunEventBody } from '../../common/events';
+import type { RunOutcome } from '../../common/protocol';
 import type { SourceFile } from '../../common/source';
-import type { WorkflowDefinition } from '../../common/workflow/model';
+import type { CircuitBreakerPolicy, WorkflowDefinition } from '../../common/workflow/model';
 import type { ServerSpec } from '../mcp/connection';
-import type { McpPool } from '../mcp/pool';
 import type { Store } from '../store/store';
+import type { BreakerGate, ToolConnection } from './calls';
+import { CircuitBreaker } from './circuit-breaker';
 import { newRunId } from './ids';
-import { RunExecution, type RunResult } from './run';
+import { RunExecution, RunRequestError, type RunEnvironment, type RunResult } from './run';
+import { TimerQueue } from './timers';
 
 /** A run's progress report from a tool: ephemeral, for live displays only. */
 export interface ProgressNotice {
@@ -17,73 +20,235 @@ export interface ProgressNotice {
   message?: string;
 }
 
-export interface StartRequest {
+/** A workflow definition ready to run: parsed, validated, its servers resolved. */
+export interface PreparedDefinition {
   file: SourceFile;
   /** The path recorded with the run. */
   filePath: string;
   workflow: WorkflowDefinition;
   definitionHash: string;
-  /** Inputs already checked against the workflow's declarations. */
-  inputs: Record<string, unknown>;
-  /** Every server the steps use, resolved. */
+  /** Every server the steps use, resolved (with secrets: never journaled). */
   servers: Map<string, ServerSpec>;
 }
 
-/** Runs workflows: each run's events go to the store, whose durability gates every step. */
+export interface StartRequest extends PreparedDefinition {
+  /** Inputs already checked against the workflow's declarations. */
+  inputs: Record<string, unknown>;
+}
+
+/**
+ * Prepares the pinned definition of a run to resume: parses the source the run started with (not the file as it
+ * is now) and resolves its servers again, since their secrets were never journaled.
+ */
+export type PrepareResume = (run: { runId: string; file: string; source: string; definitionHash: string; inputs: Record<string, unknown> }) => Promise<PreparedDefinition>;
+
+export interface EngineOptions {
+  /** The tools of a server: the MCP pool's connections, or in-process ones. */
+  connection: (spec: ServerSpec) => ToolConnection;
+  env?: Readonly<Record<string, string | undefined>>;
+  now?: () => number;
+}
+
+/** A run the engine cannot resume, and why. */
+export interface ResumeFailure {
+  runId: string;
+  reason: string;
+}
+
+/**
+ * Runs workflows durably. Every run's events go through the store, whose durability gates every step; the
+ * engine routes each durable event back to its run, keeps the timers of every waiting run in one queue, and
+ * keeps one circuit breaker per server, journaling its changes.
+ */
 export class Engine {
   private readonly runs = new Map<string, RunExecution>();
+  private readonly breakers = new Map<string, { breaker: CircuitBreaker; gate: BreakerGate }>();
   private readonly progressListeners = new Set<(notice: ProgressNotice) => void>();
+  private readonly waiters = new Map<string, Array<(outcome: RunOutcome) => void>>();
+  private readonly unsubscribe: () => void;
+  private readonly env: RunEnvironment;
+  readonly timers: TimerQueue;
 
   constructor(
     private readonly store: Store,
-    private readonly pool: McpPool,
-    private readonly env: Readonly<Record<string, string | undefined>> = process.env,
-  ) {}
+    options: EngineOptions,
+  ) {
+    const now = options.now ?? Date.now;
+    this.timers = new TimerQueue(now);
+    this.unsubscribe = store.subscribe((event) => this.runs.get(event.runId)?.apply(event));
+    this.env = {
+      append: (runId: string, bodies: RunEventBody[], urgency?: 'now' | 'soon'): Promise<RunEvent[]> => this.store.appendAll(runId, bodies, urgency),
+      knowsDefinition: (hash) => this.store.knowsDefinition(hash),
+      connection: options.connection,
+      breaker: (server, policy) => this.breaker(server, policy),
+      timers: this.timers,
+      now,
+      progress: (runId, step, index, progress, total, message) => {
+        const notice: ProgressNotice = { runId, step, progress, ...(index !== undefined && { index }), ...(total !== undefined && { total }), ...(message !== undefined && { message }) };
+        for (const listener of this.progressListeners) listener(notice);
+      },
+      env: options.env ?? process.env,
+      changed: (runId) => this.changed(runId),
+    };
+  }
+
+  /** Resolves when a run executing here ends, or, with `untilWaiting`, as soon as it only waits. */
+  waitFor(runId: string, untilWaiting: boolean): Promise<RunOutcome> {
+    const run = this.loaded(runId);
+    const outcome = (waiting: boolean): RunOutcome => {
+      const d = run.details();
+      return { runId, status: d.status, ...(waiting && { waiting }), ...(d.outputs && { outputs: d.outputs }), ...(d.error && { error: d.error }) };
+    };
+    if (untilWaiting && run.isWaitingOnly()) return Promise.resolve(outcome(true));
+    return new Promise((resolve) => {
+      if (untilWaiting) this.waiters.set(runId, [...(this.waiters.get(runId) ?? []), resolve]);
+      run.done.then(
+        () => resolve(outcome(false)),
+        () => resolve(outcome(false)),
+      );
+    });
+  }
+
+  private changed(runId: string): void {
+    const waiting = this.waiters.get(runId);
+    const run = this.runs.get(runId);
+    if (!waiting || !run?.isWaitingOnly()) return;
+    this.waiters.delete(runId);
+    const d = run.details();
+    for (const resolve of waiting) resolve({ runId, status: d.status, waiting: true });
+  }
 
   /** Starts a run; resolves with its id and completion once WorkflowStarted is durable. */
   async start(request: StartRequest): Promise<{ runId: string; done: Promise<RunResult> }> {
     const runId = newRunId();
-    const run = new RunExecution(
-      { runId, file: request.file, filePath: request.filePath, workflow: request.workflow, definitionHash: request.definitionHash, inputs: request.inputs, servers: request.servers },
-      {
-        append: (id: string, body: RunEventBody, urgency?: 'now' | 'soon'): Promise<RunEvent> => this.store.append(id, body, urgency),
-        appendAll: (id: string, bodies: RunEventBody[]): Promise<RunEvent[]> => this.store.appendAll(id, bodies),
-        knowsDefinition: (hash) => this.store.knowsDefinition(hash),
-        connection: (spec) => this.pool.connection(spec),
-        progress: (id, step, index, progress, total, message) => {
-          const notice: ProgressNotice = { runId: id, step, progress, ...(index !== undefined && { index }), ...(total !== undefined && { total }), ...(message !== undefined && { message }) };
-          for (const listener of this.progressListeners) listener(notice);
-        },
-        env: this.env,
-      },
-    );
+    const run = new RunExecution({ runId, ...request }, this.env);
     this.runs.set(runId, run);
-    const done = run.done.finally(() => this.runs.delete(runId));
-    done.catch(() => undefined);
     try {
       await run.begin();
     } catch (error) {
       this.runs.delete(runId);
       throw error;
     }
-    return { runId, done };
+    return { runId, done: this.track(run) };
   }
 
-  /** Cancels a run in progress; false when no such run is in progress here. */
-  cancel(runId: string, reason: string): boolean {
+  /**
+   * Resumes one run from its journal: its pinned definition, its history, its waits. A run already loaded here
+   * is returned as it is; a run that has ended resolves at once.
+   */
+  async resume(runId: string, prepare: PrepareResume): Promise<{ runId: string; done: Promise<RunResult> }> {
+    const loaded = this.runs.get(runId);
+    if (loaded) return { runId, done: loaded.done };
+    const history = this.store.events(runId);
+    const started = history[0];
+    if (!started || started.type !== 'WorkflowStarted') throw new RunRequestError(`no run '${runId}' in this store.`);
+    const source = this.store.definitionSource(started.definitionHash);
+    if (source === undefined) throw new RunRequestError(`the definition of run ${runId} (version ${started.definitionHash.slice(0, 12)}) is missing from the store.`);
+    const definition = await prepare({ runId, file: started.file, source, definitionHash: started.definitionHash, inputs: started.inputs });
+    const run = new RunExecution({ runId, ...definition, inputs: started.inputs }, this.env);
+    this.runs.set(runId, run);
+    for (const event of history) run.apply(event);
+    await run.resume();
+    return { runId, done: this.track(run) };
+  }
+
+  /** Resumes every run the journal shows unfinished; returns the runs it could not resume, with why. */
+  async recover(prepare: PrepareResume): Promise<{ resumed: string[]; failed: ResumeFailure[] }> {
+    const resumed: string[] = [];
+    const failed: ResumeFailure[] = [];
+    for (const runId of this.store.openRunIds()) {
+      try {
+        await this.resume(runId, prepare);
+        resumed.push(runId);
+      } catch (error) {
+        failed.push({ runId, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return { resumed, failed };
+  }
+
+  /** The run executing here, or a clear error. */
+  private loaded(runId: string): RunExecution {
     const run = this.runs.get(runId);
-    run?.cancel(reason);
-    return run !== undefined;
+    if (!run) throw new RunRequestError(`run ${runId} is not running in this process.`);
+    return run;
   }
 
-  /** Cancels every run in progress. */
-  cancelAll(reason: string): void {
-    for (const run of this.runs.values()) run.cancel(reason);
+  /** Whether a run executing here has nothing to do but wait for an approval, a signal or a timer. */
+  isWaitingOnly(runId: string): boolean {
+    return this.runs.get(runId)?.isWaitingOnly() ?? false;
+  }
+
+  /** Whether a run is executing here. */
+  has(runId: string): boolean {
+    return this.runs.has(runId);
+  }
+
+  /** Asks a run to stop (durably); calls in flight are cancelled and completed steps compensated. */
+  cancel(runId: string, reason: string): Promise<void> {
+    return this.loaded(runId).cancel(reason);
+  }
+
+  /** Cancels every run executing here. */
+  async cancelAll(reason: string): Promise<void> {
+    await Promise.all([...this.runs.values()].map((run) => run.cancel(reason).catch(() => undefined)));
+  }
+
+  /** Approves or rejects a step waiting for approval. */
+  decide(runId: string, step: string, approved: boolean, comment?: string): Promise<void> {
+    return this.loaded(runId).decide(step, approved, comment);
+  }
+
+  /** Sends a signal to a run. */
+  signal(runId: string, name: string, payload: unknown): Promise<void> {
+    return this.loaded(runId).signal(name, payload);
+  }
+
+  /** The ids of the runs executing here. */
+  runIds(): string[] {
+    return [...this.runs.keys()];
   }
 
   /** Calls `listener` with tools' progress reports; returns the unsubscribe function. */
   onProgress(listener: (notice: ProgressNotice) => void): () => void {
     this.progressListeners.add(listener);
     return () => this.progressListeners.delete(listener);
+  }
+
+  /** Stops timers and event routing; runs still open stay open in the journal, to be resumed later. */
+  close(): void {
+    this.timers.stop();
+    this.unsubscribe();
+  }
+
+  private track(run: RunExecution): Promise<RunResult> {
+    const done = run.done.finally(() => this.runs.delete(run.runId));
+    done.catch(() => undefined);
+    return done;
+  }
+
+  /** A server's breaker gate: one breaker per server name, restored from the journal, its changes journaled. */
+  private breaker(server: string, policy: CircuitBreakerPolicy): BreakerGate {
+    let entry = this.breakers.get(server);
+    if (!entry) {
+      const breaker = new CircuitBreaker(policy, this.env.now);
+      const saved = this.store.breaker(server);
+      if (saved) breaker.restore(saved.state, saved.since);
+      const journal = (transition: { state: BreakerState; reason: string } | undefined): void => {
+        if (transition) this.store.appendServerEvent({ type: 'BreakerChanged', server, ...transition }).catch(() => undefined);
+      };
+      const gate: BreakerGate = {
+        admit: () => {
+          const admitted = breaker.admit();
+          journal(admitted.transition);
+          return admitted;
+        },
+        record: (failed) => journal(breaker.record(failed)),
+      };
+      entry = { breaker, gate };
+      this.breakers.set(server, entry);
+    }
+    entry.breaker.policy = policy;
+    return entry.gate;
   }
 }

@@ -1,28 +1,34 @@
 import { setMaxListeners } from 'node:events';
-import type { ErrorInfo, RunEvent, RunEventBody, RunStatus, StepStatus } from '../../common/events';
+import type { ErrorInfo, RunEvent, RunEventBody, RunStatus } from '../../common/events';
 import { isTruthy } from '../../common/expressions';
-import { describeValue } from '../../common/words';
+import { foldEvent } from '../../common/run-state';
+import type { CallDetails, RunDetails, StepDetails } from '../../common/runs';
 import type { SourceFile } from '../../common/source';
 import { EvaluationError, evaluateValue } from '../../common/workflow/evaluate';
 import { stepDependencies } from '../../common/workflow/graph';
+import { DEFAULT_CONCURRENCY, type CircuitBreakerPolicy, type StepDefinition, type ValueTemplate, type WorkflowDefinition } from '../../common/workflow/model';
 import { rangeAtPath } from '../../common/workflow/template-walk';
-import { DEFAULT_CONCURRENCY, type StepDefinition, type ValueTemplate, type WorkflowDefinition } from '../../common/workflow/model';
-import { checkArguments } from '../../common/workflow/tool-arguments';
-import type { CallOptions, ServerConnection, ServerSpec } from '../mcp/connection';
-import { errorInfo, StepFailure } from '../mcp/errors';
-import { toolErrorMessage, toolOutput } from '../mcp/result';
+import { describeValue } from '../../common/words';
+import type { ServerSpec } from '../mcp/connection';
+import { attemptCall, type BreakerGate, type ToolConnection } from './calls';
+import { nextAttemptAt } from './retry';
+import type { TimerQueue } from './timers';
 
 /** What a run needs from the engine around it. */
 export interface RunEnvironment {
-  append(runId: string, body: RunEventBody, urgency?: 'now' | 'soon'): Promise<RunEvent>;
-  /** Appends consecutive events of a run as one record, durable together. */
-  appendAll(runId: string, bodies: RunEventBody[]): Promise<RunEvent[]>;
+  /** Appends events of the run as one journal record; resolves once durable (the engine has applied them by then). */
+  append(runId: string, bodies: RunEventBody[], urgency?: 'now' | 'soon'): Promise<RunEvent[]>;
   /** Whether the store already holds this definition's source, so WorkflowStarted can name it by hash. */
   knowsDefinition(hash: string): boolean;
-  connection(spec: ServerSpec): ServerConnection;
+  connection(spec: ServerSpec): ToolConnection;
+  breaker(server: string, policy: CircuitBreakerPolicy): BreakerGate;
+  timers: TimerQueue;
+  now(): number;
   /** Progress a tool reports during a call: shown live, never journaled. */
   progress?(runId: string, step: string, index: number | undefined, progress: number, total?: number, message?: string): void;
   env: Readonly<Record<string, string | undefined>>;
+  /** Told after every change of the run, so that waiters can look at it. */
+  changed?(runId: string): void;
 }
 
 /** Everything a run starts from. */
@@ -44,34 +50,44 @@ export interface RunResult {
   error?: ErrorInfo;
 }
 
-interface StepContext {
-  output: unknown;
-  outputs: Record<string, unknown> | null;
-  status: StepStatus;
+/** A request the run cannot take, with the reason in words (not waiting, unknown step…). */
+export class RunRequestError extends Error {
+  override name = 'RunRequestError';
 }
 
-export const IDEMPOTENCY_KEY_META = 'dev.openconductor/idempotencyKey';
+/** How long a call may run before its StepScheduled is journaled on its own: a quick call's start is written with its end. */
+const ANNOUNCE_AFTER_MS = 50;
 
 /**
- * Executes one run: starts every step whose dependencies have finished, records each transition in the journal,
- * and lets a step see another's result only once that result is durable.
+ * Executes one YAML workflow run by event sourcing. The run's state is the fold of its journaled events
+ * (common/run-state.ts); every decision reads that state, and every change is an event made durable before
+ * it counts. So a run rebuilt from its history after a crash continues exactly where the journal says it was:
+ * completed steps are not run again, calls that were in flight are sent again with the same idempotency key,
+ * retries, timers, approvals and signals pick up their waits, and compensation resumes where it stopped.
  */
 export class RunExecution {
-  private readonly steps: Map<string, StepDefinition>;
-  private readonly stepsContext: Record<string, StepContext> = {};
-  /** How many unfinished steps each pending step still waits for; at zero it is ready. */
-  private readonly waitingOn = new Map<string, number>();
-  private readonly dependents = new Map<string, string[]>();
-  private readonly ready: StepDefinition[] = [];
-  /** StepScheduled events held back while their calls are quick, by call. */
-  private readonly unannounced = new Map<string, { body: RunEventBody; timer: NodeJS.Timeout }>();
-  private readonly abort = new AbortController();
-  private readonly startedAt = Date.now();
-  private active = 0;
+  private run!: RunDetails;
   private failure?: ErrorInfo;
-  private cancelReason?: string;
-  private finished = false;
+  /** The run's steps by id, and the `steps` expression context of the finished ones: kept as events arrive. */
+  private readonly stepIndex = new Map<string, StepDetails>();
+  private readonly stepsContext: Record<string, unknown> = {};
+  private readonly defs: Map<string, StepDefinition>;
+  private readonly dependencies: Map<string, string[]>;
+  /** Work this process is doing now, by call id (`step` or `step/index`), plus `compensation` and `finish`. */
+  private readonly active = new Set<string>();
+  /** Timers armed in the engine's queue, by what they are for. */
+  private readonly armed = new Map<string, number>();
+  /** Foreach lists, evaluated once per process (the journal keeps their length to check a rebuilt run against). */
+  private readonly lists = new Map<string, unknown[]>();
+  /** StepScheduled events held back while their calls are quick. */
+  private readonly held = new Map<string, { body: RunEventBody; timer: NodeJS.Timeout }>();
+  /** Signals this process is handing to a step, not yet durable as taken. */
+  private readonly taking = new Set<number>();
+  private abort = new AbortController();
   private storeFailure?: unknown;
+  private advancing = false;
+  private advanceAgain = false;
+  private settled = false;
   private resolveDone!: (result: RunResult) => void;
   private rejectDone!: (error: unknown) => void;
   /** Settles when the run has ended and its last event is durable. */
@@ -84,15 +100,9 @@ export class RunExecution {
     private readonly plan: RunPlan,
     private readonly env: RunEnvironment,
   ) {
-    this.steps = new Map(plan.workflow.steps.map((s) => [s.id, s]));
-    const deps = stepDependencies(plan.workflow);
-    for (const step of plan.workflow.steps) {
-      const needs = [...new Set((deps.get(step.id) ?? []).map((d) => d.step))];
-      this.waitingOn.set(step.id, needs.length);
-      for (const need of needs) this.dependents.set(need, [...(this.dependents.get(need) ?? []), step.id]);
-      if (needs.length === 0) this.ready.push(step);
-    }
-    // Every call in flight listens to the run's signal; a wide fan-out is not a leak.
+    this.defs = new Map(plan.workflow.steps.map((s) => [s.id, s]));
+    this.dependencies = new Map([...stepDependencies(plan.workflow)].map(([id, deps]) => [id, [...new Set(deps.map((d) => d.step))]]));
+    // Every call in flight relays the run's signal; a wide fan-out is not a leak.
     setMaxListeners(0, this.abort.signal);
   }
 
@@ -100,237 +110,569 @@ export class RunExecution {
     return this.plan.runId;
   }
 
-  /** Records WorkflowStarted; once it is durable the run exists and its steps begin. */
+  /** The run as its journal describes it now. */
+  details(): RunDetails {
+    return this.run;
+  }
+
+  /** Applies a durable event of this run to its state: the engine calls it for every event, in journal order. */
+  apply(event: RunEvent): void {
+    this.run = foldEvent(this.run, event)!;
+    if (event.type === 'WorkflowStarted') for (const step of this.run.steps) this.stepIndex.set(step.id, step);
+    if ((event.type === 'StepCompleted' && event.index === undefined) || event.type === 'StepSkipped') {
+      const step = this.stepState(event.step);
+      this.stepsContext[step.id] = { output: step.output ?? null, outputs: step.outputs ?? null, status: step.status };
+    }
+    if (event.type === 'StepFailed' && event.error.type !== 'Cancelled' && !this.run.cancelRequested) {
+      this.failure ??= { ...event.error, step: event.step };
+    }
+    if (event.type === 'WorkflowCompleted' || event.type === 'WorkflowFailed' || event.type === 'WorkflowCancelled') this.settle();
+  }
+
+  /** Starts a new run: WorkflowStarted is durable before this resolves, and the steps begin. */
   async begin(): Promise<void> {
-    await this.env.append(this.runId, {
-      type: 'WorkflowStarted',
-      workflow: this.plan.workflow.name,
-      file: this.plan.filePath,
-      definitionHash: this.plan.definitionHash,
-      ...(!this.env.knowsDefinition(this.plan.definitionHash) && { source: this.plan.file.text }),
-      inputs: this.plan.inputs,
-      steps: this.plan.workflow.steps.map((s) => s.id),
-    });
-    this.schedule();
-  }
-
-  /** Cancels the run: calls in flight are cancelled, no step starts, and the run ends as cancelled. */
-  cancel(reason: string): void {
-    if (this.finished || this.cancelReason) return;
-    this.cancelReason = reason;
-    this.abort.abort();
-    this.schedule();
-  }
-
-  private contexts(extra?: Record<string, unknown>): Record<string, unknown> {
-    return {
-      inputs: this.plan.inputs,
-      steps: this.stepsContext,
-      env: this.env.env,
-      run: { id: this.runId, workflow: this.plan.workflow.name },
-      ...extra,
-    };
-  }
-
-  private schedule(): void {
-    if (this.finished) return;
-    if (!this.failure && !this.cancelReason && !this.storeFailure) {
-      for (const step of this.ready.splice(0)) {
-        this.active++;
-        void this.runStep(step).finally(() => {
-          this.active--;
-          this.schedule();
-        });
-      }
-    }
-    if (this.active === 0) void this.finish();
-  }
-
-  private async runStep(step: StepDefinition): Promise<void> {
-    const started = Date.now();
-    try {
-      if (step.if && !isTruthy(evaluateValue(step.if, this.contexts()))) {
-        await this.record({ type: 'StepSkipped', step: step.id, reason: 'its if condition was false' });
-        this.finishStep(step, 'skipped', null, null);
-        return;
-      }
-      if (step.foreach) {
-        await this.runForeach(step, started);
-        return;
-      }
-      const output = await this.call(step, undefined, this.contexts());
-      const outputs = this.stepOutputs(step, output);
-      await this.record({ type: 'StepCompleted', step: step.id, output, ...(outputs && { outputs }), durationMs: Date.now() - started });
-      this.finishStep(step, 'completed', output, outputs ?? null);
-    } catch (error) {
-      await this.stepFailed(step, undefined, error, started);
-    }
-  }
-
-  private async runForeach(step: StepDefinition, started: number): Promise<void> {
-    const list = evaluateValue(step.foreach!, this.contexts());
-    if (!Array.isArray(list)) {
-      throw new StepFailure('ExpressionError', `foreach of step '${step.id}' gave ${describeValue(list, 'yaml')}, not a list.`, { location: this.location(step.foreach!) });
-    }
-    await this.record({ type: 'StepFannedOut', step: step.id, count: list.length });
-    const outputs: unknown[] = new Array(list.length);
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (next < list.length && !failed && !this.cancelReason && !this.storeFailure) {
-        const index = next++;
-        const itemStarted = Date.now();
-        try {
-          outputs[index] = await this.call(step, index, this.contexts({ item: list[index], index }));
-        } catch (error) {
-          failed = true;
-          await this.stepFailed(step, index, error, itemStarted);
-        }
-      }
-    };
-    const workers = Math.min(step.concurrency ?? DEFAULT_CONCURRENCY, list.length);
-    await Promise.all(Array.from({ length: workers }, worker));
-    if (failed || this.cancelReason || this.storeFailure) {
-      if (!failed && this.cancelReason) await this.stepFailed(step, undefined, new StepFailure('Cancelled', `step '${step.id}' was cancelled: ${this.cancelReason}.`), started);
-      return;
-    }
-    const stepOutputs = this.stepOutputs(step, outputs);
-    await this.record({ type: 'StepCompleted', step: step.id, ...(stepOutputs && { outputs: stepOutputs }), durationMs: Date.now() - started });
-    this.finishStep(step, 'completed', outputs, stepOutputs ?? null);
-  }
-
-  /** One tool call: arguments evaluated and checked against the live tool list, then the call, then its durable result. */
-  private async call(step: StepDefinition, index: number | undefined, contexts: Record<string, unknown>): Promise<unknown> {
-    const args = (step.with ? evaluateValue(step.with, contexts) : {}) as Record<string, unknown>;
-    const server = this.plan.servers.get(step.server.name);
-    const details = (): { server: string; tool: string; location: string } => ({ server: step.server.name, tool: step.tool.name, location: this.plan.file.location(step.tool.range.start) });
-    if (!server) throw new StepFailure('InternalError', `server '${step.server.name}' was not resolved.`, details());
-    const key = index === undefined ? { step: step.id } : { step: step.id, index };
-    const started = Date.now();
-    this.announceSoon({ type: 'StepScheduled', ...key, server: step.server.name, tool: step.tool.name, arguments: args, attempt: 1 });
-    const connection = this.env.connection(server);
-    const tools = await connection.listTools();
-    const tool = tools.find((t) => t.name === step.tool.name);
-    if (!tool) {
-      throw new StepFailure('UnknownTool', `server '${step.server.name}' has no tool '${step.tool.name}'. Its tools: ${tools.map((t) => t.name).join(', ') || '(none)'}.`, details());
-    }
-    const problems = checkArguments(tool, args, true);
-    if (problems.length > 0) {
-      const at = step.with && rangeAtPath(step.with, problems[0].path);
-      throw new StepFailure('InvalidArguments', problems.map((p) => p.message).join(' '), { ...details(), ...(at && { location: this.plan.file.location(at.start) }) });
-    }
-    const options: CallOptions = {
-      timeoutMs: step.timeoutMs ?? this.plan.workflow.defaults.timeoutMs,
-      signal: this.abort.signal,
-      meta: { [IDEMPOTENCY_KEY_META]: `${this.runId}/${step.id}${index === undefined ? '' : `/${index}`}` },
-      ...(this.env.progress && { onProgress: (p: number, total?: number, message?: string) => this.env.progress!(this.runId, step.id, index, p, total, message) }),
-    };
-    const result = await connection.callTool(step.tool.name, args, options);
-    if (result.isError) {
-      throw new StepFailure('ToolError', `tool '${step.tool.name}' on server '${step.server.name}' reported an error: ${toolErrorMessage(result)}`, details());
-    }
-    const output = toolOutput(result);
-    if (index !== undefined) await this.record({ type: 'StepCompleted', ...key, output, durationMs: Date.now() - started });
-    return output;
-  }
-
-  private stepOutputs(step: StepDefinition, output: unknown): Record<string, unknown> | undefined {
-    if (!step.outputs) return undefined;
-    return evaluateValue(step.outputs, this.contexts({ output })) as Record<string, unknown>;
-  }
-
-  private finishStep(step: StepDefinition, status: StepStatus, output: unknown, outputs: Record<string, unknown> | null): void {
-    this.stepsContext[step.id] = { output, outputs, status };
-    for (const dependent of this.dependents.get(step.id) ?? []) {
-      const left = this.waitingOn.get(dependent)! - 1;
-      this.waitingOn.set(dependent, left);
-      if (left === 0) this.ready.push(this.steps.get(dependent)!);
-    }
-  }
-
-  private async stepFailed(step: StepDefinition, index: number | undefined, error: unknown, started: number): Promise<void> {
-    if (error === this.storeFailure) return;
-    let info = errorInfo(error);
-    if (this.cancelReason && info.type !== 'Cancelled') info = { ...info, type: 'Cancelled', message: `cancelled: ${this.cancelReason}` };
-    if (error instanceof EvaluationError) info = { type: 'ExpressionError', message: error.message, location: this.plan.file.location(error.range.start) };
-    if (!this.failure && info.type !== 'Cancelled') this.failure = { ...info, step: step.id };
-    try {
-      await this.record({ type: 'StepFailed', step: step.id, ...(index !== undefined && { index }), error: info, attempt: 1, durationMs: Date.now() - started });
-    } catch {
-      // record() has noted the store failure; the run ends with it.
-    }
-  }
-
-  private async finish(): Promise<void> {
-    if (this.finished) return;
-    this.finished = true;
-    if (this.storeFailure) return this.rejectDone(this.storeFailure);
-    const durationMs = Date.now() - this.startedAt;
-    let result: RunResult;
-    try {
-      if (this.cancelReason) {
-        await this.record({ type: 'WorkflowCancelled', reason: this.cancelReason, durationMs });
-        result = { runId: this.runId, status: 'cancelled', error: { type: 'Cancelled', message: this.cancelReason } };
-      } else if (this.failure) {
-        await this.record({ type: 'WorkflowFailed', error: this.failure, durationMs });
-        result = { runId: this.runId, status: 'failed', error: this.failure };
-      } else {
-        let outputs: Record<string, unknown>;
-        try {
-          outputs = (this.plan.workflow.outputs ? evaluateValue(this.plan.workflow.outputs, this.contexts()) : {}) as Record<string, unknown>;
-        } catch (error) {
-          const info = error instanceof EvaluationError ? { type: 'ExpressionError' as const, message: `workflow outputs: ${error.message}`, location: this.plan.file.location(error.range.start) } : errorInfo(error);
-          await this.record({ type: 'WorkflowFailed', error: info, durationMs });
-          return this.resolveDone({ runId: this.runId, status: 'failed', error: info });
-        }
-        await this.record({ type: 'WorkflowCompleted', outputs, durationMs });
-        result = { runId: this.runId, status: 'completed', outputs };
-      }
-    } catch (error) {
-      return this.rejectDone(error);
-    }
-    this.resolveDone(result);
-  }
-
-  private location(value: ValueTemplate | undefined): string | undefined {
-    return value ? this.plan.file.location(value.range.start) : undefined;
+    await this.env.append(this.runId, [
+      {
+        type: 'WorkflowStarted',
+        workflow: this.plan.workflow.name,
+        file: this.plan.filePath,
+        definitionHash: this.plan.definitionHash,
+        ...(!this.env.knowsDefinition(this.plan.definitionHash) && { source: this.plan.file.text }),
+        inputs: this.plan.inputs,
+        steps: this.plan.workflow.steps.map((s) => s.id),
+      },
+    ]);
+    this.advance();
   }
 
   /**
-   * Journals a StepScheduled only if its call is still running a moment later: a quick call's start is written
-   * with its end, in one record. Nothing waits on it (a retried call reuses its idempotency key), so no
-   * guarantee changes; only live views see a quick call's start a little late.
+   * Continues a run rebuilt from its history (already applied). Calls the journal shows in flight were cut short
+   * by the engine stopping: they are sent again (same idempotency key), unless the run is being cancelled.
    */
-  private announceSoon(body: Extract<RunEventBody, { type: 'StepScheduled' }>): void {
-    const id = callId(body);
-    const timer = setTimeout(() => {
-      this.unannounced.delete(id);
-      this.recordLater(body);
-    }, ANNOUNCE_AFTER_MS);
-    this.unannounced.set(id, { body, timer });
+  async resume(): Promise<void> {
+    if (this.run.status !== 'running') return this.settle();
+    const interrupted: RunEventBody[] = [];
+    const now = this.env.now();
+    for (const step of this.run.steps) {
+      for (const [call, index] of callsOf(step)) {
+        if (!call.inFlight) continue;
+        const key = index === undefined ? { step: step.id } : { step: step.id, index };
+        const error: ErrorInfo = { type: 'Interrupted', message: 'the engine stopped during the call (a crash or a restart); it is sent again with the same idempotency key.' };
+        interrupted.push(
+          this.run.cancelRequested
+            ? { type: 'StepFailed', ...key, attempt: call.attempts, error: { type: 'Cancelled', message: `cancelled: ${this.run.cancelRequested}` }, durationMs: 0 }
+            : { type: 'StepAttemptFailed', ...key, attempt: call.attempts, error, retryAt: now },
+        );
+      }
+    }
+    for (const body of interrupted) await this.record(body);
+    this.advance();
   }
 
-  /** Appends an event (after its call's StepScheduled, if that is still held back) and waits until it is durable; a store failure ends the run. */
-  private async record(body: RunEventBody): Promise<void> {
-    const id = 'step' in body ? callId(body) : undefined;
-    const held = id === undefined ? undefined : this.unannounced.get(id);
+  /** Asks the run to stop: durable first, then calls in flight are cancelled, waits end, completed steps are compensated. */
+  async cancel(reason: string): Promise<void> {
+    this.assertRunning();
+    if (this.run.cancelRequested) return;
+    await this.record({ type: 'WorkflowCancelRequested', reason });
+    this.advance();
+  }
+
+  /** Approves or rejects a step waiting for approval. */
+  async decide(stepId: string, approved: boolean, comment?: string): Promise<void> {
+    this.assertRunning();
+    const def = this.defs.get(stepId);
+    const step = this.run.steps.find((s) => s.id === stepId);
+    if (!def || !step) throw new RunRequestError(`run ${this.runId} has no step '${stepId}'. Its steps: ${[...this.defs.keys()].join(', ')}.`);
+    if (def.kind !== 'approval') throw new RunRequestError(`step '${stepId}' of run ${this.runId} is not an approval step.`);
+    if (!step.waiting?.approval || this.active.has(stepId)) {
+      throw new RunRequestError(`step '${stepId}' of run ${this.runId} is not waiting for approval (it is ${step.status}).`);
+    }
+    await this.resolveApproval(def, approved, 'user', comment);
+  }
+
+  /** Delivers a signal: durable at once, taken by the first step that waits (or will wait) for its name. */
+  async signal(name: string, payload: unknown): Promise<void> {
+    this.assertRunning();
+    await this.record({ type: 'SignalReceived', name, payload });
+    this.advance();
+  }
+
+  private assertRunning(): void {
+    if (this.run.status !== 'running') throw new RunRequestError(`run ${this.runId} has ended (${this.run.status}).`);
+  }
+
+  private settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    for (const id of this.armed.values()) this.env.timers.cancel(id);
+    this.armed.clear();
+    const { status, outputs, error } = this.run;
+    this.resolveDone({ runId: this.runId, status, ...(outputs && { outputs }), ...(error && { error }) });
+  }
+
+  /** Decides what to do next from the journaled state. Idempotent: call it after anything changes. */
+  private advance(): void {
+    if (this.advancing) {
+      this.advanceAgain = true;
+      return;
+    }
+    this.advancing = true;
     try {
-      if (held) {
-        clearTimeout(held.timer);
-        this.unannounced.delete(id!);
-        await this.env.appendAll(this.runId, [held.body, body]);
-      } else {
-        await this.env.append(this.runId, body);
+      do {
+        this.advanceAgain = false;
+        this.advanceOnce();
+      } while (this.advanceAgain);
+    } finally {
+      this.advancing = false;
+    }
+    this.env.changed?.(this.runId);
+  }
+
+  /** Whether the run has nothing to do but wait for an approval, a signal or a timer. */
+  isWaitingOnly(): boolean {
+    if (this.run.status !== 'running' || this.settled || this.active.size > 0 || this.held.size > 0) return false;
+    if (this.run.cancelRequested || this.failure) return false;
+    let waits = false;
+    for (const step of this.run.steps) {
+      if (step.status === 'waiting') waits = true;
+      else if (step.status === 'running') return false;
+    }
+    return waits;
+  }
+
+  private advanceOnce(): void {
+    if (this.settled) return;
+    if (this.storeFailure) {
+      if (this.active.size === 0) {
+        this.settled = true;
+        this.rejectDone(this.storeFailure);
       }
+      return;
+    }
+    if (this.run.cancelRequested || this.failure) return this.wind_down();
+    let allDone = true;
+    for (const def of this.plan.workflow.steps) {
+      const step = this.stepState(def.id);
+      if (step.status === 'completed' || step.status === 'skipped') continue;
+      allDone = false;
+      if (step.status === 'pending') {
+        if (!this.active.has(def.id) && (this.dependencies.get(def.id) ?? []).every((d) => this.isFinished(d))) this.work(def.id, () => this.startStep(def));
+      } else if (step.status === 'running') {
+        this.advanceCalls(def, step);
+      } else if (step.status === 'waiting') {
+        this.advanceWait(def, step);
+      }
+    }
+    if (allDone && this.active.size === 0) this.work('finish', () => this.complete());
+  }
+
+  private isFinished(stepId: string): boolean {
+    const status = this.stepState(stepId).status;
+    return status === 'completed' || status === 'skipped';
+  }
+
+  private stepState(id: string): StepDetails {
+    return this.stepIndex.get(id)!;
+  }
+
+  /** Runs a piece of work as `id`, so that advance() does not start it twice, and advances when it ends. */
+  private work(id: string, fn: () => Promise<void>): void {
+    this.active.add(id);
+    void fn()
+      .catch((error: unknown) => this.noteStoreFailure(error))
+      .finally(() => {
+        this.active.delete(id);
+        this.advance();
+      });
+  }
+
+  private contexts(extra?: Record<string, unknown>): Record<string, unknown> {
+    return { inputs: this.plan.inputs, steps: this.stepsContext, env: this.env.env, run: { id: this.runId, workflow: this.plan.workflow.name }, ...extra };
+  }
+
+  /** Evaluates a template; an error becomes a thrown ExpressionFailure carrying the file position. */
+  private evaluate(value: ValueTemplate, contexts: Record<string, unknown>): unknown {
+    try {
+      return evaluateValue(value, contexts);
     } catch (error) {
-      this.noteStoreFailure(error);
+      if (error instanceof EvaluationError) throw new ExpressionFailure({ type: 'ExpressionError', message: error.message, location: this.plan.file.location(error.range.start) });
       throw error;
     }
   }
 
-  /** Appends an event nothing waits on: the journal keeps order, and it shares the next event's fdatasync. */
-  private recordLater(body: RunEventBody): void {
-    this.env.append(this.runId, body, 'soon').catch((error: unknown) => this.noteStoreFailure(error));
+  private async startStep(def: StepDefinition): Promise<void> {
+    try {
+      if (def.if && !isTruthy(this.evaluate(def.if, this.contexts()))) {
+        await this.record({ type: 'StepSkipped', step: def.id, reason: 'its if condition was false' });
+        return;
+      }
+      const now = this.env.now();
+      switch (def.kind) {
+        case 'call':
+          if (def.foreach) {
+            const list = this.foreachList(def);
+            await this.record({ type: 'StepFannedOut', step: def.id, count: list.length });
+          } else {
+            await this.attempt(def, undefined);
+          }
+          return;
+        case 'wait':
+          await this.record({ type: 'TimerStarted', step: def.id, fireAt: this.fireAt(def, now) });
+          return;
+        case 'approval': {
+          const message = def.approval!.message === undefined ? undefined : String(this.evaluate(def.approval!.message, this.contexts()));
+          const expiresAt = def.approval!.timeoutMs === undefined ? undefined : now + def.approval!.timeoutMs;
+          await this.record({ type: 'ApprovalRequested', step: def.id, ...(message !== undefined && { message }), ...(expiresAt !== undefined && { expiresAt }) });
+          return;
+        }
+        case 'signal': {
+          const expiresAt = def.signal!.timeoutMs === undefined ? undefined : now + def.signal!.timeoutMs;
+          await this.record({ type: 'SignalWaitStarted', step: def.id, name: def.signal!.name, ...(expiresAt !== undefined && { expiresAt }) });
+          return;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof ExpressionFailure)) throw error;
+      await this.record({ type: 'StepFailed', step: def.id, error: error.info, attempt: 0, durationMs: 0 });
+    }
+  }
+
+  private fireAt(def: StepDefinition, now: number): number {
+    const wait = def.wait!;
+    if (wait.durationMs !== undefined) return now + wait.durationMs;
+    const until = this.evaluate(wait.until!, this.contexts());
+    const at = typeof until === 'number' ? until : Date.parse(String(until));
+    if (Number.isNaN(at)) {
+      throw new ExpressionFailure({ type: 'ExpressionError', message: `wait.until of step '${def.id}' gave ${describeValue(until, 'yaml')}, not a date and time (ISO 8601, e.g. 2026-12-01T09:00:00Z).`, location: this.plan.file.location(wait.until!.range.start) });
+    }
+    return at;
+  }
+
+  /** The list a foreach step iterates: evaluated again after a restart, and checked against the journaled count. */
+  private foreachList(def: StepDefinition): unknown[] {
+    let list = this.lists.get(def.id);
+    if (list) return list;
+    const value = this.evaluate(def.foreach!, this.contexts());
+    if (!Array.isArray(value)) {
+      throw new ExpressionFailure({ type: 'ExpressionError', message: `foreach of step '${def.id}' gave ${describeValue(value, 'yaml')}, not a list.`, location: this.plan.file.location(def.foreach!.range.start) });
+    }
+    list = value;
+    const count = this.stepState(def.id).items;
+    if (count !== undefined && count !== list.length) {
+      throw new ExpressionFailure({ type: 'NonDeterminism', message: `foreach of step '${def.id}' now gives ${list.length} elements, but the run started with ${count}: its inputs changed since (an environment variable?).`, location: this.plan.file.location(def.foreach!.range.start) });
+    }
+    this.lists.set(def.id, list);
+    return list;
+  }
+
+  /** Starts the calls of a running step that are due: a retry whose time has come, foreach elements up to the concurrency. */
+  private advanceCalls(def: StepDefinition, step: StepDetails): void {
+    if (step.items === undefined) {
+      if (!this.active.has(def.id) && step.retryAt !== undefined) this.whenDue(def.id, step.retryAt, () => this.attempt(def, undefined));
+      return;
+    }
+    const items = step.itemDetails ?? [];
+    const limit = def.concurrency ?? DEFAULT_CONCURRENCY;
+    let running = items.filter((i) => this.active.has(`${def.id}/${i.index}`)).length;
+    for (const item of items) {
+      const id = `${def.id}/${item.index}`;
+      if (this.active.has(id) || item.status === 'completed' || item.status === 'failed') continue;
+      if (item.retryAt !== undefined) {
+        if (item.retryAt > this.env.now()) {
+          this.arm(id, item.retryAt);
+          continue;
+        }
+      } else if (item.status !== 'pending') {
+        continue;
+      }
+      if (running >= limit) break;
+      running++;
+      this.work(id, () => this.attempt(def, item.index));
+    }
+    if (items.every((i) => i.status === 'completed') && !this.active.has(def.id)) this.work(def.id, () => this.completeForeach(def));
+  }
+
+  /** Runs `fn` as `id` once `at` has come, arming a timer until then. */
+  private whenDue(id: string, at: number, fn: () => Promise<void>): void {
+    if (at > this.env.now()) return this.arm(id, at);
+    this.disarm(id);
+    this.work(id, fn);
+  }
+
+  private arm(key: string, at: number): void {
+    if (this.armed.has(key)) return;
+    this.armed.set(
+      key,
+      this.env.timers.schedule(at, () => {
+        this.armed.delete(key);
+        this.advance();
+      }),
+    );
+  }
+
+  private disarm(key: string): void {
+    const id = this.armed.get(key);
+    if (id !== undefined) this.env.timers.cancel(id);
+    this.armed.delete(key);
+  }
+
+  private async completeForeach(def: StepDefinition): Promise<void> {
+    const step = this.stepState(def.id);
+    const output = (step.itemDetails ?? []).map((i) => i.output ?? null);
+    try {
+      const outputs = def.outputs ? (this.evaluate(def.outputs, this.contexts({ output })) as Record<string, unknown>) : undefined;
+      await this.record({ type: 'StepCompleted', step: def.id, ...(outputs && { outputs }), durationMs: this.env.now() - (step.startedAt ?? this.env.now()) });
+    } catch (error) {
+      if (!(error instanceof ExpressionFailure)) throw error;
+      await this.record({ type: 'StepFailed', step: def.id, error: error.info, attempt: step.attempts, durationMs: 0 });
+    }
+  }
+
+  /** One attempt of a call (a plain step, or one element), then its durable outcome: completion, a retry, or failure. */
+  private async attempt(def: StepDefinition, index: number | undefined): Promise<void> {
+    const step = this.stepState(def.id);
+    const call: CallDetails = index === undefined ? step : step.itemDetails![index];
+    const key = index === undefined ? { step: def.id } : { step: def.id, index };
+    const id = index === undefined ? def.id : `${def.id}/${index}`;
+    const attempt = call.attempts + 1;
+    const now = this.env.now();
+    const stepStarted = step.startedAt ?? now;
+    const deadline = def.stepTimeoutMs === undefined ? undefined : stepStarted + def.stepTimeoutMs;
+    let args: Record<string, unknown>;
+    let item: unknown;
+    try {
+      item = index === undefined ? undefined : this.foreachList(def)[index];
+      args = (call.request?.arguments ?? (def.with ? this.evaluate(def.with, this.contexts(index === undefined ? undefined : { item, index })) : {})) as Record<string, unknown>;
+    } catch (error) {
+      if (!(error instanceof ExpressionFailure)) throw error;
+      await this.record({ type: 'StepFailed', ...key, error: error.info, attempt, durationMs: 0 });
+      return;
+    }
+    this.holdBack(id, { type: 'StepScheduled', ...key, server: def.server.name, tool: def.tool.name, arguments: args, attempt });
+    const spec = this.plan.servers.get(def.server.name)!;
+    const outcome = await attemptCall({
+      connection: this.env.connection(spec),
+      breaker: this.env.breaker(def.server.name, this.breakerPolicy(def.server.name)),
+      server: def.server.name,
+      tool: def.tool.name,
+      args,
+      timeoutMs: Math.max(1, Math.min(def.timeoutMs ?? this.plan.workflow.defaults.timeoutMs, deadline === undefined ? Infinity : deadline - now)),
+      signal: this.abort.signal,
+      idempotencyKey: `${this.runId}/${id}`,
+      location: this.plan.file.location(def.tool.range.start),
+      ...(this.env.progress && { onProgress: (p: number, total?: number, message?: string) => this.env.progress!(this.runId, def.id, index, p, total, message) }),
+    });
+    const ended = this.env.now();
+    const durationMs = ended - (call.startedAt ?? now);
+    if (outcome.ok) {
+      if (index !== undefined) return this.record({ type: 'StepCompleted', ...key, output: outcome.output, durationMs });
+      try {
+        const outputs = def.outputs ? (this.evaluate(def.outputs, this.contexts({ output: outcome.output })) as Record<string, unknown>) : undefined;
+        return await this.record({ type: 'StepCompleted', ...key, output: outcome.output, ...(outputs && { outputs }), durationMs });
+      } catch (error) {
+        if (!(error instanceof ExpressionFailure)) throw error;
+        return this.record({ type: 'StepFailed', ...key, error: error.info, attempt, durationMs });
+      }
+    }
+    let error = outcome.error;
+    if (outcome.argumentPath && def.with) {
+      const at = rangeAtPath(def.with, outcome.argumentPath);
+      if (at) error = { ...error, location: this.plan.file.location(at.start) };
+    }
+    if (this.run.cancelRequested) {
+      return this.record({ type: 'StepFailed', ...key, error: { ...error, type: 'Cancelled', message: `cancelled: ${this.run.cancelRequested}` }, attempt, durationMs });
+    }
+    const retryAt = nextAttemptAt(def.retry, call.failedAttempts + 1, error, ended, deadline, outcome.notBefore);
+    if (retryAt !== undefined) return this.record({ type: 'StepAttemptFailed', ...key, attempt, error, retryAt });
+    if (deadline !== undefined && ended + 1 >= deadline && (error.type === 'Timeout' || def.retry)) {
+      error = { ...error, type: 'Timeout', message: `step '${def.id}' did not finish within its stepTimeout of ${def.stepTimeoutMs}ms (attempt ${attempt}: ${error.message})` };
+    }
+    await this.record({ type: 'StepFailed', ...key, error, attempt, durationMs });
+  }
+
+  private breakerPolicy(server: string): CircuitBreakerPolicy {
+    return this.plan.workflow.circuitBreakers.get(server) ?? this.plan.workflow.defaults.circuitBreaker;
+  }
+
+  /** Arms the timer, approval expiry or signal match of a waiting step. */
+  private advanceWait(def: StepDefinition, step: StepDetails): void {
+    const waiting = step.waiting;
+    if (!waiting || this.active.has(def.id)) return;
+    if (waiting.timer) {
+      const firedAt = waiting.timer.fireAt;
+      this.whenDue(def.id, firedAt, () => this.record({ type: 'TimerFired', step: def.id }, { type: 'StepCompleted', step: def.id, output: { firedAt: this.env.now() }, durationMs: this.env.now() - (step.startedAt ?? firedAt) }));
+    } else if (waiting.approval?.expiresAt !== undefined) {
+      this.whenDue(def.id, waiting.approval.expiresAt, () => this.resolveApproval(def, def.approval!.onTimeout === 'approve', 'timeout'));
+    } else if (waiting.signal) {
+      const name = waiting.signal.name;
+      const signal = this.run.signals.find((s) => s.name === name && !s.taken && !this.taking.has(s.seq));
+      if (signal) {
+        this.taking.add(signal.seq);
+        this.disarm(def.id);
+        this.work(def.id, async () => {
+          try {
+            await this.record({ type: 'StepCompleted', step: def.id, output: signal.payload, signal: signal.seq, durationMs: this.env.now() - (step.startedAt ?? this.env.now()) });
+          } finally {
+            this.taking.delete(signal.seq);
+          }
+        });
+      } else if (waiting.signal.expiresAt !== undefined) {
+        this.whenDue(def.id, waiting.signal.expiresAt, () =>
+          this.record({ type: 'StepFailed', step: def.id, error: { type: 'Timeout', message: `step '${def.id}' waited for signal '${name}' until its timeout of ${def.signal!.timeoutMs}ms.`, step: def.id }, attempt: 0, durationMs: def.signal!.timeoutMs! }),
+        );
+      }
+    }
+  }
+
+  private async resolveApproval(def: StepDefinition, approved: boolean, by: 'user' | 'timeout', comment?: string): Promise<void> {
+    this.active.add(def.id);
+    try {
+      const step = this.stepState(def.id);
+      const resolved: RunEventBody = { type: 'ApprovalResolved', step: def.id, approved, by, ...(comment !== undefined && { comment }) };
+      const durationMs = this.env.now() - (step.startedAt ?? this.env.now());
+      const output = { approved, by, comment: comment ?? null };
+      if (approved || def.approval!.onReject === 'continue') {
+        await this.record(resolved, { type: 'StepCompleted', step: def.id, output, durationMs });
+      } else {
+        const why = by === 'timeout' ? 'its approval timed out (onTimeout: reject)' : `it was rejected${comment ? `: ${comment}` : ''}`;
+        await this.record(resolved, { type: 'StepFailed', step: def.id, error: { type: 'Rejected', message: `step '${def.id}' did not go ahead: ${why}.` }, attempt: 0, durationMs });
+      }
+    } finally {
+      this.active.delete(def.id);
+      this.disarm(def.id);
+      this.advance();
+    }
+  }
+
+  /**
+   * After a failure or a cancellation request: no new step starts; waits and pending retries end (cancelled
+   * calls in flight end on their own); once nothing is in flight, completed steps are compensated and the run ends.
+   */
+  private wind_down(): void {
+    if (this.run.cancelRequested && !this.abort.signal.aborted) this.abort.abort();
+    const reason = this.run.cancelRequested ? `cancelled: ${this.run.cancelRequested}` : `the run failed at step '${this.failure!.step}'`;
+    for (const step of this.run.steps) {
+      for (const [call, index] of callsOf(step)) {
+        const id = index === undefined ? step.id : `${step.id}/${index}`;
+        const stuck = call.status === 'waiting' || (call.retryAt !== undefined && call.status === 'running');
+        if (!stuck || this.active.has(id)) continue;
+        this.disarm(id);
+        const key = index === undefined ? { step: step.id } : { step: step.id, index };
+        this.work(id, () => this.record({ type: 'StepFailed', ...key, error: { type: 'Cancelled', message: reason }, attempt: call.attempts, durationMs: 0 }));
+      }
+    }
+    if (this.active.size === 0) this.work('compensation', () => this.compensateAndEnd());
+  }
+
+  /** Compensates completed calls in reverse order of completion, then records how the run ended. */
+  private async compensateAndEnd(): Promise<void> {
+    const failures: string[] = [];
+    const done = this.run.steps
+      .flatMap((step) => callsOf(step).map(([call, index]) => ({ step, call, index })))
+      .filter(({ step, call }) => call.status === 'completed' && call.completedSeq !== undefined && this.defs.get(step.id)?.compensate)
+      .sort((a, b) => b.call.completedSeq! - a.call.completedSeq!);
+    for (const { step, call, index } of done) {
+      if (call.compensation?.status === 'completed') continue;
+      if (call.compensation?.status === 'failed') {
+        failures.push(`${step.id}${index === undefined ? '' : `[${index}]`}: ${call.compensation.error?.message ?? 'failed'}`);
+        continue;
+      }
+      const error = await this.compensate(this.defs.get(step.id)!, call, index);
+      if (error) failures.push(`${step.id}${index === undefined ? '' : `[${index}]`}: ${error.message}`);
+    }
+    const durationMs = this.env.now() - this.run.startedAt;
+    const note = failures.length ? ` Compensation failed for ${failures.join('; ')}.` : '';
+    if (this.run.cancelRequested) {
+      await this.record({ type: 'WorkflowCancelled', reason: `${this.run.cancelRequested}${note}`, durationMs });
+    } else {
+      await this.record({ type: 'WorkflowFailed', error: { ...this.failure!, message: `${this.failure!.message}${note}` }, durationMs });
+    }
+  }
+
+  /** Runs one compensation to its end (retried under the step's policy); returns its error if it failed for good. */
+  private async compensate(def: StepDefinition, call: CallDetails, index: number | undefined): Promise<ErrorInfo | undefined> {
+    const compensation = def.compensate!;
+    const key = index === undefined ? { step: def.id } : { step: def.id, index };
+    const id = index === undefined ? def.id : `${def.id}/${index}`;
+    let args: Record<string, unknown>;
+    try {
+      const item = index === undefined ? undefined : this.foreachList(def)[index];
+      args = (compensation.with ? this.evaluate(compensation.with, this.contexts({ output: call.output ?? null, ...(index !== undefined && { item, index }) })) : {}) as Record<string, unknown>;
+    } catch (error) {
+      if (!(error instanceof ExpressionFailure)) throw error;
+      await this.record({ type: 'CompensationFailed', ...key, error: error.info });
+      return error.info;
+    }
+    const spec = this.plan.servers.get(compensation.server.name)!;
+    let failedAttempts = 0;
+    for (let attempt = (call.compensation?.attempts ?? 0) + 1; ; attempt++) {
+      await this.record({ type: 'CompensationScheduled', ...key, server: compensation.server.name, tool: compensation.tool.name, arguments: args, attempt });
+      const outcome = await attemptCall({
+        connection: this.env.connection(spec),
+        breaker: this.env.breaker(compensation.server.name, this.breakerPolicy(compensation.server.name)),
+        server: compensation.server.name,
+        tool: compensation.tool.name,
+        args,
+        timeoutMs: def.timeoutMs ?? this.plan.workflow.defaults.timeoutMs,
+        // Compensation runs after cancellation too: it has a signal of its own.
+        signal: new AbortController().signal,
+        idempotencyKey: `${this.runId}/compensate/${id}`,
+        location: this.plan.file.location(compensation.tool.range.start),
+      });
+      if (outcome.ok) {
+        await this.record({ type: 'CompensationCompleted', ...key, output: outcome.output });
+        return undefined;
+      }
+      failedAttempts++;
+      const retryAt = nextAttemptAt(def.retry, failedAttempts, outcome.error, this.env.now(), undefined, outcome.notBefore);
+      if (retryAt === undefined) {
+        await this.record({ type: 'CompensationFailed', ...key, error: outcome.error });
+        return outcome.error;
+      }
+      await new Promise<void>((resolve) => this.env.timers.schedule(retryAt, resolve));
+    }
+  }
+
+  private async complete(): Promise<void> {
+    const durationMs = this.env.now() - this.run.startedAt;
+    try {
+      const outputs = (this.plan.workflow.outputs ? this.evaluate(this.plan.workflow.outputs, this.contexts()) : {}) as Record<string, unknown>;
+      await this.record({ type: 'WorkflowCompleted', outputs, durationMs });
+    } catch (error) {
+      if (!(error instanceof ExpressionFailure)) throw error;
+      await this.record({ type: 'WorkflowFailed', error: { ...error.info, message: `workflow outputs: ${error.info.message}` }, durationMs });
+    }
+  }
+
+  /**
+   * Journals a StepScheduled only if its call is still running a moment later: a quick call's start is written
+   * with its end, in one record. Nothing waits on it (a call sent again reuses its idempotency key), so no
+   * guarantee changes; only live views see a quick call's start a little late.
+   */
+  private holdBack(id: string, body: RunEventBody): void {
+    const timer = setTimeout(() => {
+      this.held.delete(id);
+      this.env.append(this.runId, [body], 'soon').catch((error: unknown) => this.noteStoreFailure(error));
+    }, ANNOUNCE_AFTER_MS);
+    this.held.set(id, { body, timer });
+  }
+
+  /** Makes events durable as one record (after the held-back start of their call, if any); the engine applies them. */
+  private async record(...bodies: RunEventBody[]): Promise<void> {
+    const first = bodies[0];
+    const id = 'step' in first ? ('index' in first && first.index !== undefined ? `${first.step}/${first.index}` : first.step) : undefined;
+    const held = id === undefined ? undefined : this.held.get(id);
+    if (held) {
+      clearTimeout(held.timer);
+      this.held.delete(id!);
+      bodies = [held.body, ...bodies];
+    }
+    try {
+      await this.env.append(this.runId, bodies);
+    } catch (error) {
+      this.noteStoreFailure(error);
+      throw error;
+    }
   }
 
   private noteStoreFailure(error: unknown): void {
@@ -340,10 +682,14 @@ export class RunExecution {
   }
 }
 
-/** How long a call may run before its StepScheduled is journaled on its own. */
-const ANNOUNCE_AFTER_MS = 50;
+/** A failure found while evaluating the workflow (an expression, a foreach list): the step fails with it. */
+class ExpressionFailure extends Error {
+  constructor(readonly info: ErrorInfo) {
+    super(info.message);
+  }
+}
 
-/** The call an event is about: its step, and its element for a foreach call. */
-function callId(event: { step: string; index?: number }): string {
-  return event.index === undefined ? event.step : `${event.step}/${event.index}`;
+/** The calls of a step: itself, or each of its elements. */
+function callsOf(step: StepDetails): Array<[CallDetails, number | undefined]> {
+  return step.itemDetails ? step.itemDetails.map((item) => [item, item.index] as [CallDetails, number]) : [[step, undefined]];
 }

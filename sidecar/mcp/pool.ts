@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ServerConnection, type ConnectionOptions, type ServerSpec, type ServerStatus } from './connection';
 
 /** A pool of MCP server connections keyed by name and definition: started lazily, reused, closed together. */
@@ -28,6 +29,12 @@ export class McpPool {
   onStatus(listener: (status: ServerStatus) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The tools last listed from a server with this name, without starting it. */
+  knownTools(name: string): Tool[] | undefined {
+    for (const c of this.connections.values()) if (c.spec.name === name && c.knownTools()) return c.knownTools();
+    return undefined;
   }
 
   /** Every server's status. */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolInfo } from '../../common/workflow/tool-arguments';
 
 interface Entry {
@@ -42,4 +43,9 @@ export class ToolCache {
   private file(server: string): string {
     return path.join(this.dir, `${server.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
   }
+}
+
+/** The parts of an MCP tool that validation keeps. */
+export function toolInfo(tool: Tool): ToolInfo {
+  return { name: tool.name, ...(tool.description !== undefined && { description: tool.description }), inputSchema: tool.inputSchema as Record<string, unknown> };
 }

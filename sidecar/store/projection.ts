@@ -1,11 +1,13 @@
 import type { Database, Statement } from 'sql.js';
 import type { RunEvent } from '../../common/events';
+import type { JournalEvent } from './store';
 
 const SQL = {
   event: 'INSERT INTO events (seq, run, data) VALUES (?, ?, ?)',
   definition: 'INSERT OR IGNORE INTO definitions (hash, source) VALUES (?, ?)',
   runStarted: `INSERT INTO runs (id, workflow, file, status, definition_hash, started_at, inputs) VALUES (?, ?, ?, 'running', ?, ?, ?)`,
   runEnded: 'UPDATE runs SET status = ?, ended_at = ?, outputs = ?, error = ? WHERE id = ?',
+  breaker: 'INSERT OR REPLACE INTO breakers (server, state, since, reason) VALUES (?, ?, ?, ?)',
 } as const;
 
 type StatementName = keyof typeof SQL;
@@ -31,12 +33,17 @@ export class Projection {
     this.statements.clear();
   }
 
-  /** Projects one journal record: its events (of one run) update the run, and the record is kept whole as one row. */
-  apply(events: RunEvent[], record: Uint8Array): void {
-    for (const event of events) this.applyToRun(event);
-    const run = this.runNumbers.get(events[0].runId);
+  /** Projects one journal record: its events (of one run) update the run, and the record is kept whole as one row; a server event updates its breaker. */
+  apply(events: JournalEvent[], record: Uint8Array): void {
+    const first = events[0];
+    if (!('runId' in first)) {
+      this.run('breaker', [first.server, first.state, first.time, first.reason]);
+      return;
+    }
+    for (const event of events as RunEvent[]) this.applyToRun(event);
+    const run = this.runNumbers.get(first.runId);
     // Events of a run whose start is not in the store have nothing to attach to; the engine never writes such.
-    if (run !== undefined) this.run('event', [events[0].seq, run, record]);
+    if (run !== undefined) this.run('event', [first.seq, run, record]);
   }
 
   private applyToRun(event: RunEvent): void {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlValue } from 'sql.js';
-import type { RunEvent, RunEventBody, RunStatus } from '../../common/events';
+import type { BreakerState, RunEvent, RunEventBody, RunStatus, ServerEvent, ServerEventBody } from '../../common/events';
 import { runFromEvents } from '../../common/run-state';
 import type { RunDetails, RunSummary } from '../../common/runs';
 import { Journal, readJournal, syncDirectory, type JournalContents } from './journal';
@@ -47,9 +47,9 @@ export class Store {
   private snapshotting: Promise<void> | undefined;
   private closed = false;
   /** Appended events not yet durable, in journal order; each batch made durable is taken from its head. */
-  private readonly notDurable: Array<{ events: RunEvent[]; record: Buffer }> = [];
+  private readonly notDurable: Array<{ events: JournalEvent[]; record: Buffer }> = [];
   /** Durable events waiting to be projected: done in one transaction, off the path that acknowledges appends. */
-  private unprojected: Array<{ events: RunEvent[]; record: Buffer }> = [];
+  private unprojected: Array<{ events: JournalEvent[]; record: Buffer }> = [];
   private projectionScheduled = false;
   /** Definition versions whose source is durable in this store. */
   private readonly definitions: Set<string>;
@@ -90,7 +90,7 @@ export class Store {
       let lastSeq = seq;
       db.exec('BEGIN');
       for (const record of contents.records) {
-        const events = decodeRecord(record);
+        const events = decodeRecord<JournalEvent>(record);
         // A record is written whole, and a snapshot is only taken between records: it is all in, or all after.
         if (events[0].seq <= lastSeq) continue;
         projection.apply(events, record);
@@ -130,12 +130,25 @@ export class Store {
     const events = bodies.map((body) => ({ ...body, runId, seq: ++this.lastSeq, time }) as RunEvent);
     const record = Buffer.from(JSON.stringify(events.length === 1 ? events[0] : events), 'utf8');
     this.bytesSinceSnapshot += record.length + 8;
+    await this.write(events, record, urgency);
+    return events;
+  }
+
+  /** Appends an event about a server (its circuit breaker changed); resolves once durable. */
+  async appendServerEvent(body: ServerEventBody): Promise<ServerEvent> {
+    if (!this.journal || this.closed) throw new Error('the store is read-only or closed');
+    const event: ServerEvent = { ...body, seq: ++this.lastSeq, time: Date.now() };
+    await this.write([event], Buffer.from(JSON.stringify(event), 'utf8'), 'soon');
+    return event;
+  }
+
+  private async write(events: JournalEvent[], record: Buffer, urgency: 'now' | 'soon'): Promise<void> {
+    this.bytesSinceSnapshot += record.length + 8;
     this.notDurable.push({ events, record });
-    await this.journal.append(record, urgency);
+    await this.journal!.append(record, urgency);
     if (this.bytesSinceSnapshot > (this.options.snapshotEveryBytes ?? 64 * 1024 * 1024) && !this.snapshotting) {
       this.snapshotting = this.snapshot().finally(() => (this.snapshotting = undefined));
     }
-    return events;
   }
 
   /** A journal batch settled: tell the listeners and queue its events for projection, or drop them if it failed. */
@@ -150,6 +163,7 @@ export class Store {
     }
     for (const { events } of entries) {
       for (const event of events) {
+        if (!isRunEvent(event)) continue;
         if (event.type === 'WorkflowStarted' && event.source !== undefined) this.definitions.add(event.definitionHash);
         for (const listener of this.listeners) {
           try {
@@ -267,7 +281,28 @@ export class Store {
     this.project();
     const run = this.projection.runNumber(runId);
     if (run === undefined) return [];
-    return this.rows('SELECT data FROM events WHERE run = ? ORDER BY seq', [run]).flatMap((r) => decodeRecord(r.data as Uint8Array));
+    return this.rows('SELECT data FROM events WHERE run = ? ORDER BY seq', [run]).flatMap((r) => decodeRecord<RunEvent>(r.data as Uint8Array));
+  }
+
+  /** The ids of the runs that have not ended, oldest first. */
+  openRunIds(): string[] {
+    return this.rows("SELECT id FROM runs WHERE status = 'running' ORDER BY num", []).map((r) => String(r.id));
+  }
+
+  /** A server's circuit breaker as last journaled, if it ever changed. */
+  breaker(server: string): { state: BreakerState; since: number; reason: string } | undefined {
+    const row = this.rows('SELECT state, since, reason FROM breakers WHERE server = ?', [server])[0];
+    return row ? { state: String(row.state) as BreakerState, since: Number(row.since), reason: String(row.reason) } : undefined;
+  }
+
+  /** Every server's circuit breaker that ever changed state. */
+  breakers(): Array<{ server: string; state: BreakerState; since: number; reason: string }> {
+    return this.rows('SELECT server, state, since, reason FROM breakers ORDER BY server', []).map((r) => ({
+      server: String(r.server),
+      state: String(r.state) as BreakerState,
+      since: Number(r.since),
+      reason: String(r.reason),
+    }));
   }
 
   private rows(sql: string, params: SqlValue[]): Array<Record<string, SqlValue>> {
@@ -293,9 +328,17 @@ const decoder = new TextDecoder();
 /** How long durable events may wait to be projected; queries project first, so none sees a stale state. */
 const PROJECTION_DELAY_MS = 10;
 
+/** What a journal record holds: events of a run, or an event about a server. */
+export type JournalEvent = RunEvent | ServerEvent;
+
+/** Whether a journaled event belongs to a run. */
+export function isRunEvent(event: JournalEvent): event is RunEvent {
+  return 'runId' in event;
+}
+
 /** The events of a journal record: one event, or a JSON array of a run's consecutive events. */
-function decodeRecord(record: Uint8Array): RunEvent[] {
-  const value = JSON.parse(decoder.decode(record)) as RunEvent | RunEvent[];
+function decodeRecord<T extends JournalEvent>(record: Uint8Array): T[] {
+  const value = JSON.parse(decoder.decode(record)) as T | T[];
   return Array.isArray(value) ? value : [value];
 }
 

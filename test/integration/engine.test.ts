@@ -7,7 +7,8 @@ import { SourceFile } from '../../common/source';
 import { parseWorkflow } from '../../common/workflow/parse';
 import { validateWorkflow } from '../../common/workflow/validate';
 import { Engine } from '../../sidecar/engine/engine';
-import { IDEMPOTENCY_KEY_META, type RunResult } from '../../sidecar/engine/run';
+import { IDEMPOTENCY_KEY_META } from '../../sidecar/engine/calls';
+import type { RunResult } from '../../sidecar/engine/run';
 import type { ServerSpec } from '../../sidecar/mcp/connection';
 import { McpPool } from '../../sidecar/mcp/pool';
 import { Store } from '../../sidecar/store/store';
@@ -35,11 +36,12 @@ describe('engine (in process, real MCP servers, real store)', function () {
     recordFile = path.join(dir, 'calls.jsonl');
     store = await Store.open({ dataDir: path.join(dir, 'data'), mode: 'writer' });
     pool = new McpPool({ cwd: dir, clientVersion: 'test', defaultStartupTimeoutMs: 30_000 });
-    engine = new Engine(store, pool, process.env);
+    engine = new Engine(store, { connection: (spec) => pool.connection(spec) });
     events = [];
     store.subscribe((e) => events.push(e));
   });
   afterEach(async () => {
+    engine.close();
     await pool.closeAll();
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -149,7 +151,7 @@ steps:
     with: { message: never }
 `);
     await new Promise((r) => setTimeout(r, 800));
-    assert.equal(engine.cancel(runId, 'test cancel'), true);
+    await engine.cancel(runId, 'test cancel');
     const result = await done;
     assert.equal(result.status, 'cancelled');
     const run = store.getRun(runId)!;

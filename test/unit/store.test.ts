@@ -115,8 +115,10 @@ function expectedFullRun(runId: string, e: RunEvent[]): RunDetails {
     definitionHash: body.definitionHash,
     startedAt: e[0].time,
     endedAt: e[12].time,
+    language: 'yaml',
     inputs: { org: 'acme', limit: 3 },
     outputs: { summary: 'a, b, c' },
+    signals: [],
     steps: [
       {
         id: 'fetch',
@@ -124,6 +126,10 @@ function expectedFullRun(runId: string, e: RunEvent[]): RunDetails {
         server: 'github',
         tool: 'list_repos',
         attempts: 1,
+        failedAttempts: 0,
+        request: { server: 'github', tool: 'list_repos', arguments: { org: 'acme' }, attempt: 1 },
+        inFlight: false,
+        completedSeq: e[2].seq,
         itemsDone: 0,
         startedAt: e[1].time,
         endedAt: e[2].time,
@@ -136,8 +142,11 @@ function expectedFullRun(runId: string, e: RunEvent[]): RunDetails {
         server: 'github',
         tool: 'get_repo',
         attempts: 2,
+        failedAttempts: 0,
         items: 3,
         itemsDone: 3,
+        inFlight: false,
+        completedSeq: e[11].seq,
         startedAt: e[3].time,
         endedAt: e[11].time,
         // The list of the items' outputs, in index order, though they completed out of order.
@@ -147,14 +156,25 @@ function expectedFullRun(runId: string, e: RunEvent[]): RunDetails {
           { name: 'c', stars: 20 },
         ],
         outputs: { names: ['a', 'b', 'c'] },
-        itemDetails: [
-          { index: 0, status: 'completed', attempts: 1, startedAt: e[4].time, endedAt: e[9].time, output: { name: 'a', stars: 0 } },
-          { index: 1, status: 'completed', attempts: 2, startedAt: e[5].time, endedAt: e[10].time, output: { name: 'b', stars: 10 } },
-          { index: 2, status: 'completed', attempts: 1, startedAt: e[6].time, endedAt: e[7].time, output: { name: 'c', stars: 20 } },
-        ],
+        itemDetails: [item(0, 1, 4, 9), item(1, 2, 5, 10), item(2, 1, 6, 7)],
       },
     ],
   };
+
+  function item(index: number, attempts: number, scheduled: number, completed: number): RunDetails['steps'][number]['itemDetails'] extends Array<infer T> | undefined ? T : never {
+    return {
+      index,
+      status: 'completed',
+      attempts,
+      failedAttempts: 0,
+      request: { server: 'github', tool: 'get_repo', arguments: { repo: 'abc'[index] }, attempt: attempts },
+      inFlight: false,
+      completedSeq: e[completed].seq,
+      startedAt: e[scheduled].time,
+      endedAt: e[completed].time,
+      output: { name: 'abc'[index], stars: index * 10 },
+    };
+  }
 }
 
 /** Everything a client can ask the store about these runs. */
@@ -346,23 +366,38 @@ describe('run store', () => {
       assert.deepEqual(run.error, toolError);
       assert.equal('outputs' in run, false);
       const [lint, test, publish, notify] = run.steps;
-      assert.deepEqual(lint, { id: 'lint', status: 'failed', server: 'linter', tool: 'lint', attempts: 1, itemsDone: 0, startedAt: e[1].time, endedAt: e[2].time, error: toolError });
-      assert.deepEqual(test, { id: 'test', status: 'skipped', attempts: 0, itemsDone: 0, endedAt: e[3].time, reason: 'its if condition was false' });
-      assert.deepEqual(publish, { id: 'publish', status: 'pending', attempts: 0, itemsDone: 0 });
+      const request = (server: string, tool: string, args: unknown) => ({ server, tool, arguments: args, attempt: 1 });
+      assert.deepEqual(lint, {
+        id: 'lint',
+        status: 'failed',
+        server: 'linter',
+        tool: 'lint',
+        attempts: 1,
+        failedAttempts: 0,
+        request: request('linter', 'lint', {}),
+        inFlight: false,
+        itemsDone: 0,
+        startedAt: e[1].time,
+        endedAt: e[2].time,
+        error: toolError,
+      });
+      assert.deepEqual(test, { id: 'test', status: 'skipped', attempts: 0, failedAttempts: 0, itemsDone: 0, endedAt: e[3].time, reason: 'its if condition was false' });
+      assert.deepEqual(publish, { id: 'publish', status: 'pending', attempts: 0, failedAttempts: 0, itemsDone: 0 });
       assert.deepEqual(notify, {
         id: 'notify',
         status: 'failed',
         server: 'slack',
         tool: 'post',
         attempts: 1,
+        failedAttempts: 0,
         items: 2,
         itemsDone: 1,
         startedAt: e[4].time,
         endedAt: e[8].time,
         error: timeout,
         itemDetails: [
-          { index: 0, status: 'completed', attempts: 1, startedAt: e[5].time, endedAt: e[7].time, output: 'sent' },
-          { index: 1, status: 'failed', attempts: 1, startedAt: e[6].time, endedAt: e[8].time, error: timeout },
+          { index: 0, status: 'completed', attempts: 1, failedAttempts: 0, request: request('slack', 'post', { to: '#a' }), inFlight: false, completedSeq: e[7].seq, startedAt: e[5].time, endedAt: e[7].time, output: 'sent' },
+          { index: 1, status: 'failed', attempts: 1, failedAttempts: 0, request: request('slack', 'post', { to: '#b' }), inFlight: false, startedAt: e[6].time, endedAt: e[8].time, error: timeout },
         ],
       });
     });

@@ -299,7 +299,7 @@ describe('workflow parsing', () => {
       const d = only(parsed, 'schema');
       assert.equal(
         d.message,
-        "unknown key 'neds' in step 'a'. Did you mean 'needs'? Allowed keys: id, name, server, tool, with, needs, if, foreach, concurrency, timeout, outputs.",
+        "unknown key 'neds' in step 'a'. Did you mean 'needs'? Allowed keys: id, name, server, tool, with, needs, if, foreach, concurrency, timeout, stepTimeout, retry, compensate, approval, wait, signal, outputs.",
       );
       assert.equal(covered(parsed, d.range), 'neds');
       assert.equal(at(parsed, d.range), '6:5');
@@ -310,7 +310,7 @@ describe('workflow parsing', () => {
       const messages = parsed.diagnostics.map((d) => `${at(parsed, d.range)} ${d.message}`);
       assert.deepEqual(messages.sort(), [
         "1:1 the workflow is missing 'steps'.",
-        "2:1 unknown key 'step' in the workflow. Did you mean 'steps'? Allowed keys: name, description, inputs, servers, defaults, steps, outputs.",
+        "2:1 unknown key 'step' in the workflow. Did you mean 'steps'? Allowed keys: name, description, inputs, servers, defaults, circuitBreakers, steps, outputs.",
       ]);
     });
 

@@ -10,7 +10,8 @@ import { displayPath, type Workspace } from '../../workspace/workspace';
 import { resolveInputs } from '../../../common/workflow/inputs';
 import { CommandFailure, EXIT } from '../errors';
 import { askInput } from '../prompt';
-import { createPool, toolInfo, workspaceFor, type GlobalOptions } from '../session';
+import { toolInfo } from '../../mcp/tool-cache';
+import { createPool, workspaceFor, type GlobalOptions } from '../session';
 import { Style, table, truncate } from '../style';
 
 interface ServerRow {

@@ -11,7 +11,8 @@ import type { Workspace } from '../../workspace/workspace';
 import { printDiagnostics } from '../diagnostics-output';
 import { EXIT, UsageError } from '../errors';
 import { askInput } from '../prompt';
-import { createPool, toolInfo, workspaceFor, type GlobalOptions } from '../session';
+import { toolInfo } from '../../mcp/tool-cache';
+import { createPool, workspaceFor, type GlobalOptions } from '../session';
 import { Style } from '../style';
 
 export interface ValidateOptions {

@@ -1,0 +1,42 @@
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { Host, HostError } from '../../host/host';
+import { listen, serve } from '../../host/serve';
+import { DataDirectoryBusyError } from '../../store/lock';
+import { CommandFailure, EXIT } from '../errors';
+import { VERSION, workspaceFor, type GlobalOptions } from '../session';
+
+/**
+ * `openconductor sidecar`: the long-running host of a workspace. It resumes every unfinished run at once, fires
+ * their timers, and serves JSON-RPC on the workspace's local socket (and on stdio with --stdio, for the editor).
+ * It stops on SIGTERM, SIGINT or, with --stdio, when stdin closes; open runs stay open for the next host.
+ */
+export async function sidecarCommand(options: { stdio: boolean }, global: GlobalOptions): Promise<number> {
+  const workspace = workspaceFor(undefined, global);
+  let host: Host;
+  try {
+    host = await Host.open({ workspace, command: `openconductor sidecar (${options.stdio ? 'stdio' : 'socket'})`, version: VERSION });
+  } catch (error) {
+    if (error instanceof DataDirectoryBusyError) throw new CommandFailure(error.message);
+    throw error;
+  }
+  const stopListening = await listen(host);
+  const log = (line: string): void => void process.stderr.write(`[openconductor sidecar ${new Date().toISOString()}] ${line}\n`);
+  log(`host of ${workspace.dataDir} (pid ${process.pid})`);
+  if (options.stdio) {
+    const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+    serve(host, connection);
+    connection.listen();
+  }
+  const recovery = await host.recover();
+  log(`resumed ${recovery.resumed.length} unfinished run(s)${recovery.failed.length ? `; ${recovery.failed.length} could not resume` : ''}`);
+  for (const failure of recovery.failed) log(`run ${failure.runId} cannot resume: ${failure.reason}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+    if (options.stdio) process.stdin.once('end', resolve);
+  });
+  log('stopping; unfinished runs stay open for the next host');
+  await stopListening();
+  await host.close().catch((error: unknown) => log(`closing: ${error instanceof HostError ? error.message : String(error)}`));
+  return EXIT.ok;
+}

@@ -1,0 +1,245 @@
+import * as path from 'node:path';
+import { formatDiagnostic, hasErrors, sortDiagnostics } from '../../common/diagnostics';
+import type { HostErrorData, HostInfo, RunOutcome, RunRef, StartParams } from '../../common/protocol';
+import type { McpInput } from '../../common/servers';
+import { SourceFile } from '../../common/source';
+import type { RunDetails, RunSummary } from '../../common/runs';
+import type { RunEvent, RunStatus } from '../../common/events';
+import { resolveInputs } from '../../common/workflow/inputs';
+import { parseWorkflow } from '../../common/workflow/parse';
+import { validateWorkflow } from '../../common/workflow/validate';
+import type { ToolConnection } from '../engine/calls';
+import { Engine, type PreparedDefinition } from '../engine/engine';
+import { inputEnvironmentVariable, resolveServers, ServerResolutionError } from '../engine/resolve-servers';
+import { RunRequestError } from '../engine/run';
+import type { ServerSpec } from '../mcp/connection';
+import { McpPool } from '../mcp/pool';
+import { Store } from '../store/store';
+import { declaredServers, type DeclaredServer } from '../workspace/declared-servers';
+import { loadWorkflow, WorkflowFileError } from '../workspace/load';
+import { hashText, prepareDataDir, type Workspace } from '../workspace/workspace';
+import { toolInfo } from '../mcp/tool-cache';
+
+/** A request a host refuses, with what kind of problem it is (for exit codes) and a message for people. */
+export class HostError extends Error {
+  override name = 'HostError';
+  constructor(
+    message: string,
+    readonly data: HostErrorData,
+  ) {
+    super(message);
+  }
+}
+
+export interface HostOptions {
+  workspace: Workspace;
+  /** What this process is, shown to a process that finds the data directory taken. */
+  command: string;
+  version: string;
+  /** Asks for a .vscode/mcp.json input that neither the request nor the environment gives (a terminal can). */
+  askInput?: (input: McpInput) => Promise<string | undefined>;
+  /** In-process tools instead of MCP servers (benchmarks). */
+  connection?: (spec: ServerSpec) => ToolConnection;
+}
+
+/**
+ * A host: the one process that writes a data directory's journal and executes its runs. The sidecar is one, and
+ * so is a CLI process that finds no other; everything that changes a run goes through it.
+ */
+export class Host {
+  private constructor(
+    private readonly options: HostOptions,
+    readonly store: Store,
+    readonly pool: McpPool,
+    readonly engine: Engine,
+  ) {}
+
+  /** Takes the data directory (its lock) and starts an engine over it. */
+  static async open(options: HostOptions): Promise<Host> {
+    prepareDataDir(options.workspace.dataDir);
+    const store = await Store.open({ dataDir: options.workspace.dataDir, mode: 'writer', command: options.command });
+    const pool = new McpPool({ cwd: options.workspace.folder, logDir: path.join(options.workspace.dataDir, 'logs'), clientVersion: options.version, defaultStartupTimeoutMs: 60_000 });
+    const engine = new Engine(store, { connection: options.connection ?? ((spec) => pool.connection(spec)) });
+    return new Host(options, store, pool, engine);
+  }
+
+  get workspace(): Workspace {
+    return this.options.workspace;
+  }
+
+  info(): HostInfo {
+    return { pid: process.pid, version: this.options.version, workspace: this.workspace.folder, dataDir: this.workspace.dataDir, runs: this.engine.runIds() };
+  }
+
+  /** Validates a workflow file and starts a run of it. */
+  async start(params: StartParams): Promise<RunRef> {
+    let loaded;
+    try {
+      loaded = loadWorkflow(params.file, this.workspace);
+    } catch (error) {
+      if (error instanceof WorkflowFileError) throw new HostError(error.message, { kind: 'usage' });
+      throw error;
+    }
+    const problems = [...(this.workspace.mcpConfig?.diagnostics ?? []).map((d) => formatDiagnostic(this.workspace.mcpConfig!.file, d)), ...sortDiagnostics(loaded.diagnostics).map((d) => formatDiagnostic(loaded.file, d))];
+    if (!loaded.workflow || hasErrors(loaded.diagnostics)) {
+      throw new HostError(`${loaded.file.path} is not valid; nothing was run.`, { kind: 'invalid-workflow', diagnostics: problems });
+    }
+    const inputs = resolveInputs(loaded.workflow, params.inputs ?? {});
+    if (inputs.problems.length > 0) throw new HostError(inputs.problems.join('\n'), { kind: 'usage' });
+    const { prepared, used } = await this.resolve(loaded.file, loaded.file.path, loaded.workflow, loaded.hash, inputs.values, params.serverInputs);
+    const { runId, done } = await this.engine.start({ ...prepared, inputs: inputs.values });
+    this.afterRun(used, done);
+    return { runId };
+  }
+
+  /** Resumes a run from the journal (its pinned definition, its history), unless it executes here already. */
+  async resume(runId: string, serverInputs?: Record<string, string>): Promise<RunRef> {
+    const id = this.runId(runId);
+    if (this.engine.has(id)) return { runId: id };
+    const summary = this.store.getRun(id);
+    if (summary && summary.status !== 'running') throw new HostError(`run ${id} has ended (${summary.status}); there is nothing to resume.`, { kind: 'refused' });
+    let used: DeclaredServer[] = [];
+    try {
+      const { done } = await this.engine.resume(id, async ({ file, source, definitionHash, inputs }) => {
+        const sourceFile = new SourceFile(file, source);
+        const parsed = parseWorkflow(sourceFile);
+        const diagnostics = [...parsed.diagnostics, ...validateWorkflow(parsed, { externalServers: this.workspace.mcpConfig?.servers.keys() ?? [] })];
+        if (!parsed.workflow || hasErrors(diagnostics)) {
+          throw new HostError(`run ${id} cannot resume: its definition no longer validates here:\n${sortDiagnostics(diagnostics).map((d) => formatDiagnostic(sourceFile, d)).join('\n')}`, { kind: 'refused' });
+        }
+        const resolved = await this.resolve(sourceFile, file, parsed.workflow, definitionHash, inputs, serverInputs);
+        used = resolved.used;
+        return resolved.prepared;
+      });
+      this.afterRun(used, done);
+    } catch (error) {
+      if (error instanceof RunRequestError) throw new HostError(error.message, { kind: 'not-found' });
+      throw error;
+    }
+    return { runId: id };
+  }
+
+  /** Resumes every unfinished run; the ones that cannot resume are reported, not fatal. */
+  async recover(): Promise<{ resumed: string[]; failed: Array<{ runId: string; reason: string }> }> {
+    const resumed: string[] = [];
+    const failed: Array<{ runId: string; reason: string }> = [];
+    for (const runId of this.store.openRunIds()) {
+      try {
+        await this.resume(runId);
+        resumed.push(runId);
+      } catch (error) {
+        failed.push({ runId, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return { resumed, failed };
+  }
+
+  /** Cancels a run; a run not executing here is resumed first, so that its compensations run. */
+  async cancel(runId: string, reason: string): Promise<void> {
+    const id = await this.ensureRunning(runId);
+    await this.request(() => this.engine.cancel(id, reason));
+  }
+
+  /** Approves or rejects a step waiting for approval. */
+  async decide(runId: string, step: string, approved: boolean, comment?: string): Promise<void> {
+    const id = await this.ensureRunning(runId);
+    await this.request(() => this.engine.decide(id, step, approved, comment));
+  }
+
+  /** Sends a signal to a run. */
+  async signal(runId: string, name: string, payload: unknown): Promise<void> {
+    const id = await this.ensureRunning(runId);
+    await this.request(() => this.engine.signal(id, name, payload));
+  }
+
+  /** Resolves when a run executing here ends, or (untilWaiting) only waits; for a run that ended, at once. */
+  async wait(runId: string, untilWaiting: boolean): Promise<RunOutcome> {
+    const id = this.runId(runId);
+    if (this.engine.has(id)) return this.engine.waitFor(id, untilWaiting);
+    const run = this.get(id);
+    return { runId: id, status: run.status, ...(run.status === 'running' && { waiting: true }), ...(run.outputs && { outputs: run.outputs }), ...(run.error && { error: run.error }) };
+  }
+
+  list(options: { limit?: number; status?: RunStatus; workflow?: string }): RunSummary[] {
+    return this.store.listRuns(options);
+  }
+
+  get(runId: string): RunDetails {
+    const run = this.store.getRun(this.runId(runId));
+    if (!run) throw new HostError(`no run '${runId}' in this workspace.`, { kind: 'not-found' });
+    return run;
+  }
+
+  history(runId: string): RunEvent[] {
+    return this.store.events(this.runId(runId));
+  }
+
+  /** Stops executing: runs still open stay open in the journal, resumed by the next host. */
+  async close(): Promise<void> {
+    this.engine.close();
+    await this.pool.closeAll();
+    await this.store.close();
+  }
+
+  /** A run id from a unique prefix of it. */
+  runId(idOrPrefix: string): string {
+    if (this.engine.has(idOrPrefix) || this.store.getRun(idOrPrefix)) return idOrPrefix;
+    const ids = idOrPrefix.length >= 4 ? this.store.findRunIds(idOrPrefix) : [];
+    if (ids.length === 1) return ids[0];
+    if (ids.length > 1) throw new HostError(`run id '${idOrPrefix}' is ambiguous: ${ids.join(', ')}. Give more of it.`, { kind: 'usage' });
+    throw new HostError(`no run '${idOrPrefix}' in this workspace. List runs with: openconductor runs list`, { kind: 'not-found' });
+  }
+
+  private async ensureRunning(runId: string): Promise<string> {
+    const id = this.runId(runId);
+    if (!this.engine.has(id)) await this.resume(id);
+    return id;
+  }
+
+  private async request(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      if (error instanceof RunRequestError) throw new HostError(error.message, { kind: 'refused' });
+      throw error;
+    }
+  }
+
+  /** Resolves the servers a definition uses, for a run with these inputs. */
+  private async resolve(
+    file: SourceFile,
+    filePath: string,
+    workflow: PreparedDefinition['workflow'],
+    definitionHash: string,
+    inputs: Record<string, unknown>,
+    serverInputs: Record<string, string> | undefined,
+  ): Promise<{ prepared: PreparedDefinition; used: DeclaredServer[] }> {
+    const declared = declaredServers(this.workspace, { file, definition: workflow });
+    const names = new Set(workflow.steps.flatMap((s) => (s.kind === 'call' ? [s.server.name, ...(s.compensate ? [s.compensate.server.name] : [])] : [])));
+    const used = [...names].map((name) => declared.get(name)).filter((s): s is DeclaredServer => s !== undefined);
+    let servers;
+    try {
+      servers = await resolveServers(used, {
+        workspaceFolder: this.workspace.folder,
+        inputs,
+        env: process.env,
+        mcpInputs: this.workspace.mcpConfig?.inputs ?? [],
+        askInput: async (input) => serverInputs?.[input.id] ?? process.env[inputEnvironmentVariable(input.id)] ?? (await this.options.askInput?.(input)),
+      });
+    } catch (error) {
+      if (error instanceof ServerResolutionError) throw new HostError(error.message, { kind: 'refused' });
+      throw error;
+    }
+    return { prepared: { file, filePath, workflow, definitionHash: definitionHash || hashText(file.text), servers }, used };
+  }
+
+  /** Remembers the tools of the servers a run used, for validation without starting them. */
+  private afterRun(used: DeclaredServer[], done: Promise<unknown>): void {
+    void done.finally(() => {
+      for (const server of used) {
+        const tools = this.pool.knownTools(server.name);
+        if (tools) this.workspace.toolCache.put(server.name, server.hash, tools.map(toolInfo));
+      }
+    });
+  }
+}

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
+import { Notifications, Requests, type HostErrorData } from '../../common/protocol';
+import { DataDirectoryBusyError } from '../store/lock';
+import { HostError, type Host } from './host';
+
+/** Serves a host's JSON-RPC surface on one connection: requests answered, every event and progress report pushed. */
+export function serve(host: Host, connection: MessageConnection): () => void {
+  const handle =
+    <P, R>(fn: (params: P) => R | Promise<R>) =>
+    async (params: P): Promise<R | ResponseError<HostErrorData>> => {
+      try {
+        return await fn(params);
+      } catch (error) {
+        if (error instanceof HostError) return new ResponseError(1, error.message, error.data);
+        if (error instanceof DataDirectoryBusyError) return new ResponseError(1, error.message, { kind: 'refused' });
+        return new ResponseError(2, error instanceof Error ? error.message : String(error), { kind: 'internal' });
+      }
+    };
+  connection.onRequest(Requests.info, handle(() => host.info()));
+  connection.onRequest(Requests.start, handle((p) => host.start(p)));
+  connection.onRequest(Requests.resume, handle((p) => host.resume(p.runId)));
+  connection.onRequest(Requests.cancel, handle((p) => host.cancel(p.runId, p.reason ?? 'cancelled on request')));
+  connection.onRequest(Requests.decide, handle((p) => host.decide(p.runId, p.step, p.approved, p.comment)));
+  connection.onRequest(Requests.signal, handle((p) => host.signal(p.runId, p.name, p.payload ?? null)));
+  connection.onRequest(Requests.wait, handle((p) => host.wait(p.runId, p.untilWaiting ?? false)));
+  connection.onRequest(Requests.list, handle((p) => host.list(p)));
+  connection.onRequest(Requests.get, handle((p) => host.get(p.runId)));
+  connection.onRequest(Requests.history, handle((p) => host.history(p.runId)));
+  connection.onRequest(Requests.breakers, handle(() => host.store.breakers()));
+  const stopEvents = host.store.subscribe((event) => void connection.sendNotification(Notifications.event, event).catch(() => undefined));
+  const stopProgress = host.engine.onProgress((notice) => void connection.sendNotification(Notifications.progress, notice).catch(() => undefined));
+  return () => {
+    stopEvents();
+    stopProgress();
+  };
+}
+
+/** Where a data directory's host listens: a socket path short enough for every platform, derived from the directory. */
+export function hostAddress(dataDir: string): string {
+  const id = createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
+  return process.platform === 'win32' ? `\\\\.\\pipe\\openconductor-${id}` : path.join(os.tmpdir(), `openconductor-${id}.sock`);
+}
+
+/** Listens on the data directory's local socket, so that other CLI processes reach this host; returns the closer. */
+export async function listen(host: Host): Promise<() => Promise<void>> {
+  const address = hostAddress(host.workspace.dataDir);
+  // This process holds the directory's lock, so a socket left at the address is a dead host's.
+  if (process.platform !== 'win32') fs.rmSync(address, { force: true });
+  const connections = new Set<{ connection: MessageConnection; stop: () => void }>();
+  const server = net.createServer((socket) => {
+    const connection = createMessageConnection(socket, socket);
+    const entry = { connection, stop: serve(host, connection) };
+    connections.add(entry);
+    connection.onClose(() => {
+      entry.stop();
+      connections.delete(entry);
+    });
+    socket.on('error', () => connection.dispose());
+    connection.listen();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address, () => resolve());
+  });
+  return async () => {
+    for (const { connection, stop } of connections) {
+      stop();
+      connection.dispose();
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (process.platform !== 'win32') fs.rmSync(address, { force: true });
+  };
+}
+
+/** Connects to the host of a data directory, if one listens; undefined when none does. */
+export async function connectToHost(dataDir: string): Promise<MessageConnection | undefined> {
+  const address = hostAddress(dataDir);
+  const socket = await new Promise<net.Socket | undefined>((resolve) => {
+    const s = net.connect(address);
+    s.once('connect', () => resolve(s));
+    s.once('error', () => resolve(undefined));
+  });
+  if (!socket) return undefined;
+  const connection = createMessageConnection(socket, socket);
+  connection.listen();
+  return connection;
+}
