@@ -2,6 +2,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
 import workflowSchema from '../../schemas/workflow.schema.json';
 import type { Diagnostic } from '../diagnostics';
+import { NEVER_RETRIED } from '../events';
 import type { Range } from '../source';
 import { didYouMean } from '../suggest';
 import { describeValue, withArticle } from '../words';
@@ -169,12 +170,9 @@ function stepKindDiagnostic(doc: Document, path: string[], fallback: Range): Dia
   };
 }
 
-/** Error types the engine never retries, whatever a policy says. */
-const NEVER_RETRIED = ['UnknownTool', 'InvalidArguments', 'ExpressionError', 'Cancelled', 'Rejected', 'NonDeterminism', 'InternalError'];
-
 function nonRetryableMessage(where: string, value: unknown, allowed: string[]): string {
   const listed = `Error types a policy may retry: ${allowed.join(', ')}.`;
-  if (typeof value === 'string' && NEVER_RETRIED.includes(value)) {
+  if (typeof value === 'string' && (NEVER_RETRIED as readonly string[]).includes(value)) {
     return `${where} lists '${value}', which is never retried anyway: leave it out. ${listed}`;
   }
   const suggestion = typeof value === 'string' ? didYouMean(value, allowed) : '';
