@@ -62,7 +62,7 @@ export interface ResumeFailure {
  */
 export class Engine {
   private readonly runs = new Map<string, RunExecution>();
-  private readonly breakers = new Map<string, { breaker: CircuitBreaker; gate: BreakerGate }>();
+  private readonly breakers = new Map<string, { breaker: CircuitBreaker; gate: BreakerGate; explicit: boolean }>();
   private readonly progressListeners = new Set<(notice: ProgressNotice) => void>();
   private readonly waiters = new Map<string, Array<(outcome: RunOutcome) => void>>();
   private readonly unsubscribe: () => void;
@@ -80,7 +80,7 @@ export class Engine {
       append: (runId: string, bodies: RunEventBody[], urgency?: 'now' | 'soon'): Promise<RunEvent[]> => this.store.appendAll(runId, bodies, urgency),
       knowsDefinition: (hash) => this.store.knowsDefinition(hash),
       connection: options.connection,
-      breaker: (server, policy) => this.breaker(server, policy),
+      breaker: (server, policy, explicit) => this.breaker(server, policy, explicit),
       timers: this.timers,
       now,
       progress: (runId, step, index, progress, total, message) => {
@@ -227,8 +227,11 @@ export class Engine {
     return done;
   }
 
-  /** A server's breaker gate: one breaker per server name, restored from the journal, its changes journaled. */
-  private breaker(server: string, policy: CircuitBreakerPolicy): BreakerGate {
+  /**
+   * A server's breaker gate: one breaker per server name for every run here, restored from the journal, its
+   * changes journaled. Its policy is the one a workflow last set for this server explicitly, else the defaults.
+   */
+  private breaker(server: string, policy: CircuitBreakerPolicy, explicit: boolean): BreakerGate {
     let entry = this.breakers.get(server);
     if (!entry) {
       const breaker = new CircuitBreaker(policy, this.env.now);
@@ -245,10 +248,13 @@ export class Engine {
         },
         record: (failed) => journal(breaker.record(failed)),
       };
-      entry = { breaker, gate };
+      entry = { breaker, gate, explicit };
       this.breakers.set(server, entry);
     }
-    entry.breaker.policy = policy;
+    if (explicit || !entry.explicit) {
+      entry.breaker.policy = policy;
+      entry.explicit ||= explicit;
+    }
     return entry.gate;
   }
 }

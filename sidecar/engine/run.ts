@@ -11,7 +11,7 @@ import { rangeAtPath } from '../../common/workflow/template-walk';
 import { describeValue } from '../../common/words';
 import type { ServerSpec } from '../mcp/connection';
 import { attemptCall, type BreakerGate, type ToolConnection } from './calls';
-import { nextAttemptAt } from './retry';
+import { nextAttempt } from './retry';
 import type { TimerQueue } from './timers';
 
 /** What a run needs from the engine around it. */
@@ -21,7 +21,8 @@ export interface RunEnvironment {
   /** Whether the store already holds this definition's source, so WorkflowStarted can name it by hash. */
   knowsDefinition(hash: string): boolean;
   connection(spec: ServerSpec): ToolConnection;
-  breaker(server: string, policy: CircuitBreakerPolicy): BreakerGate;
+  /** The breaker of a server; `explicit` when the workflow sets this server's policy (not just the defaults). */
+  breaker(server: string, policy: CircuitBreakerPolicy, explicit: boolean): BreakerGate;
   timers: TimerQueue;
   now(): number;
   /** Progress a tool reports during a call: shown live, never journaled. */
@@ -373,19 +374,18 @@ export class RunExecution {
     }
     const items = step.itemDetails ?? [];
     const limit = def.concurrency ?? DEFAULT_CONCURRENCY;
-    let running = items.filter((i) => this.active.has(`${def.id}/${i.index}`)).length;
+    // An element waiting to retry keeps its place: concurrency counts elements started and not finished.
+    let running = items.filter((i) => this.active.has(`${def.id}/${i.index}`) || i.status === 'running').length;
     for (const item of items) {
       const id = `${def.id}/${item.index}`;
       if (this.active.has(id) || item.status === 'completed' || item.status === 'failed') continue;
       if (item.retryAt !== undefined) {
-        if (item.retryAt > this.env.now()) {
-          this.arm(id, item.retryAt);
-          continue;
-        }
-      } else if (item.status !== 'pending') {
+        // Already counted among the running elements.
+        this.whenDue(id, item.retryAt, () => this.attempt(def, item.index));
         continue;
       }
-      if (running >= limit) break;
+      if (item.status !== 'pending') continue;
+      if (running >= limit) continue;
       running++;
       this.work(id, () => this.attempt(def, item.index));
     }
@@ -452,7 +452,7 @@ export class RunExecution {
     const spec = this.plan.servers.get(def.server.name)!;
     const outcome = await attemptCall({
       connection: this.env.connection(spec),
-      breaker: this.env.breaker(def.server.name, this.breakerPolicy(def.server.name)),
+      breaker: this.breakerOf(def.server.name),
       server: def.server.name,
       tool: def.tool.name,
       args,
@@ -482,16 +482,17 @@ export class RunExecution {
     if (this.run.cancelRequested) {
       return this.record({ type: 'StepFailed', ...key, error: { ...error, type: 'Cancelled', message: `cancelled: ${this.run.cancelRequested}` }, attempt, durationMs });
     }
-    const retryAt = nextAttemptAt(def.retry, call.failedAttempts + 1, error, ended, deadline, outcome.notBefore);
-    if (retryAt !== undefined) return this.record({ type: 'StepAttemptFailed', ...key, attempt, error, retryAt });
-    if (deadline !== undefined && ended + 1 >= deadline && (error.type === 'Timeout' || def.retry)) {
+    const decision = nextAttempt(def.retry, call.failedAttempts + 1, error, ended, deadline, outcome.notBefore);
+    if ('at' in decision) return this.record({ type: 'StepAttemptFailed', ...key, attempt, error, retryAt: decision.at });
+    if (decision.stop === 'deadline' || (deadline !== undefined && ended >= deadline)) {
       error = { ...error, type: 'Timeout', message: `step '${def.id}' did not finish within its stepTimeout of ${def.stepTimeoutMs}ms (attempt ${attempt}: ${error.message})` };
     }
     await this.record({ type: 'StepFailed', ...key, error, attempt, durationMs });
   }
 
-  private breakerPolicy(server: string): CircuitBreakerPolicy {
-    return this.plan.workflow.circuitBreakers.get(server) ?? this.plan.workflow.defaults.circuitBreaker;
+  private breakerOf(server: string): BreakerGate {
+    const explicit = this.plan.workflow.circuitBreakers.get(server);
+    return this.env.breaker(server, explicit ?? this.plan.workflow.defaults.circuitBreaker, explicit !== undefined);
   }
 
   /** Arms the timer, approval expiry or signal match of a waiting step. */
@@ -609,7 +610,7 @@ export class RunExecution {
       await this.record({ type: 'CompensationScheduled', ...key, server: compensation.server.name, tool: compensation.tool.name, arguments: args, attempt });
       const outcome = await attemptCall({
         connection: this.env.connection(spec),
-        breaker: this.env.breaker(compensation.server.name, this.breakerPolicy(compensation.server.name)),
+        breaker: this.breakerOf(compensation.server.name),
         server: compensation.server.name,
         tool: compensation.tool.name,
         args,
@@ -624,12 +625,12 @@ export class RunExecution {
         return undefined;
       }
       failedAttempts++;
-      const retryAt = nextAttemptAt(def.retry, failedAttempts, outcome.error, this.env.now(), undefined, outcome.notBefore);
-      if (retryAt === undefined) {
+      const decision = nextAttempt(def.retry, failedAttempts, outcome.error, this.env.now(), undefined, outcome.notBefore);
+      if (!('at' in decision)) {
         await this.record({ type: 'CompensationFailed', ...key, error: outcome.error });
         return outcome.error;
       }
-      await new Promise<void>((resolve) => this.env.timers.schedule(retryAt, resolve));
+      await new Promise<void>((resolve) => this.env.timers.schedule(decision.at, resolve));
     }
   }
 
