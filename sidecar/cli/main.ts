@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { JournalCorruptError, JournalWriteError } from '../store/journal';
+import { StoreOpenError } from '../store/store';
 import { WorkflowFileError } from '../workspace/load';
 import { cancelCommand, decideCommand, resumeCommand, signalCommand } from './commands/control';
 import { historyCommand } from './commands/history';
@@ -150,8 +151,12 @@ function reportError(error: unknown): number {
     process.stderr.write(`openconductor: ${error.message}\n(run with --help for usage)\n`);
     return EXIT.usage;
   }
-  if (error instanceof CommandFailure || error instanceof WorkflowFileError || error instanceof JournalWriteError || error instanceof JournalCorruptError) {
+  if (error instanceof CommandFailure || error instanceof WorkflowFileError || error instanceof JournalWriteError || error instanceof JournalCorruptError || error instanceof StoreOpenError) {
     process.stderr.write(`openconductor: ${error.message}\n`);
+    return EXIT.failed;
+  }
+  if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+    process.stderr.write(`openconductor: the disk is full (${(error as Error).message}). Free some space and try again; nothing already recorded is lost.\n`);
     return EXIT.failed;
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -51,10 +51,10 @@ export async function listen(host: Host): Promise<() => Promise<void>> {
   const address = hostAddress(host.workspace.dataDir);
   // This process holds the directory's lock, so a socket left at the address is a dead host's.
   if (process.platform !== 'win32') fs.rmSync(address, { force: true });
-  const connections = new Set<{ connection: MessageConnection; stop: () => void }>();
+  const connections = new Set<{ connection: MessageConnection; stop: () => void; socket: net.Socket }>();
   const server = net.createServer((socket) => {
     const connection = createMessageConnection(socket, socket);
-    const entry = { connection, stop: serve(host, connection) };
+    const entry = { connection, stop: serve(host, connection), socket };
     connections.add(entry);
     connection.onClose(() => {
       entry.stop();
@@ -68,9 +68,10 @@ export async function listen(host: Host): Promise<() => Promise<void>> {
     server.listen(address, () => resolve());
   });
   return async () => {
-    for (const { connection, stop } of connections) {
+    for (const { connection, stop, socket } of connections) {
       stop();
       connection.dispose();
+      socket.destroy();
     }
     await new Promise<void>((resolve) => server.close(() => resolve()));
     if (process.platform !== 'win32') fs.rmSync(address, { force: true });

@@ -271,6 +271,7 @@ export function readJournal(dir: string, options: { repair: boolean }): JournalC
   const contents: JournalContents = { records: [] };
   segments.forEach((segment, i) => {
     const file = path.join(dir, segment.file);
+    if (!fs.statSync(file).isFile()) throw new JournalCorruptError(`the run journal is corrupt: ${file} is not a regular file`);
     const data = fs.readFileSync(file);
     let offset = 0;
     while (offset < data.length) {

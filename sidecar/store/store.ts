@@ -217,19 +217,23 @@ export class Store {
     this.manifest.snapshots = [...previous, { file, seq, sha256: sha256(bytes) }];
     writeFileAtomic(path.join(this.options.dataDir, 'manifest.json'), Buffer.from(JSON.stringify(this.manifest, null, 2)));
     this.journal.rotate(seq + 1);
-    // Keep the journal back to the older snapshot, so a damaged newest snapshot can be rebuilt from it.
-    this.journal.removeSegmentsBefore((previous[0]?.seq ?? seq) + 1);
+    // Keep the journal back to the older snapshot (or, before there is one, to the beginning), so that a damaged
+    // newest snapshot can be rebuilt from it.
+    this.journal.removeSegmentsBefore((previous[0]?.seq ?? 0) + 1);
     const keep = new Set(this.manifest.snapshots.map((s) => s.file));
     for (const f of fs.readdirSync(dir)) if (!keep.has(f)) fs.rmSync(path.join(dir, f), { force: true });
     this.bytesSinceSnapshot = 0;
   }
 
-  /** Snapshots (for a writer), closes the journal and releases the lock. */
+  /**
+   * Snapshots (for a writer, when anything changed), closes the journal and releases the lock. A snapshot that
+   * cannot be written (a full disk) is skipped: it only saves replay time, the journal holds every event.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.journal) {
-      await this.snapshotting;
-      await this.snapshot();
+      await this.snapshotting?.catch(() => undefined);
+      if (this.bytesSinceSnapshot > 0 || this.manifest.snapshots.length === 0) await this.snapshot().catch(() => undefined);
       await this.journal.close();
     }
     this.project();
@@ -375,7 +379,15 @@ function readManifest(dataDir: string): Manifest {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
 }
 
-/** The newest snapshot whose checksum holds; a damaged one is never used. */
+/** The store cannot be opened as it is on disk; the message says why and what is left. */
+export class StoreOpenError extends Error {
+  override name = 'StoreOpenError';
+}
+
+/**
+ * The newest snapshot whose checksum holds; a damaged one is never used. When none holds, the journal itself is the
+ * last resort, if it still reaches back to the first event.
+ */
 function loadSnapshot(dataDir: string, manifest: Manifest): { bytes?: Uint8Array; seq: number; fallback?: string } {
   let fallback: string | undefined;
   for (const s of [...manifest.snapshots].reverse()) {
@@ -384,20 +396,33 @@ function loadSnapshot(dataDir: string, manifest: Manifest): { bytes?: Uint8Array
     if (bytes && sha256(bytes) === s.sha256) return { bytes, seq: s.seq, ...(fallback && { fallback }) };
     fallback = `snapshot ${s.file} is ${bytes ? 'damaged (checksum mismatch)' : 'missing'}`;
   }
-  if (fallback) throw new Error(`cannot open the run store in ${dataDir}: ${fallback}, and no older snapshot is intact`);
-  return { seq: 0 };
+  if (!fallback) return { seq: 0 };
+  if (firstJournalSeq(path.join(dataDir, 'journal')) <= 1) return { seq: 0, fallback };
+  throw new StoreOpenError(`cannot open the run store in ${dataDir}: ${fallback}, and no older snapshot is intact`);
 }
 
+/** The sequence number the journal's oldest segment starts at (Infinity when there is none). */
+function firstJournalSeq(dir: string): number {
+  const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^journal-\d+\.log$/.test(f)) : [];
+  return names.length ? Math.min(...names.map((f) => Number(/\d+/.exec(f)![0]))) : Infinity;
+}
+
+/** Writes a file so that a crash leaves the old one or the new one, never half of either: write, fsync, rename. */
 function writeFileAtomic(file: string, bytes: Uint8Array): void {
   const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
   try {
-    let offset = 0;
-    while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset, bytes.length - offset);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset, bytes.length - offset);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
   }
-  fs.renameSync(tmp, file);
   syncDirectory(path.dirname(file));
 }

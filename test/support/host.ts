@@ -21,10 +21,11 @@ export class TestWorkspace {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-ws-'));
   readonly recordFile = path.join(this.dir, 'calls.jsonl');
 
-  /** The `servers:` block declaring `rec` and `everything`. */
-  get servers(): string {
+  /** The `servers:` block declaring `rec` and `everything`, and any more given as YAML lines. */
+  servers(more: string[] = []): string {
     return [
       'servers:',
+      ...more,
       '  rec:',
       `    command: ${JSON.stringify(process.execPath)}`,
       `    args: [${JSON.stringify(RECORDER)}]`,
@@ -35,10 +36,10 @@ export class TestWorkspace {
     ].join('\n');
   }
 
-  /** Writes a workflow file (its servers: block added) and returns its path. */
-  workflow(name: string, body: string): string {
+  /** Writes a workflow file (its servers: block added, with `more` servers) and returns its path. */
+  workflow(name: string, body: string, more: string[] = []): string {
     const file = path.join(this.dir, `${name}.workflow.yaml`);
-    fs.writeFileSync(file, `name: ${name}\n${this.servers}\n${body}`);
+    fs.writeFileSync(file, `name: ${name}\n${this.servers(more)}\n${body}`);
     return file;
   }
 

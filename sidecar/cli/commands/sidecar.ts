@@ -22,6 +22,12 @@ export async function sidecarCommand(options: { stdio: boolean }, global: Global
   const stopListening = await listen(host);
   const log = (line: string): void => void process.stderr.write(`[openconductor sidecar ${new Date().toISOString()}] ${line}\n`);
   log(`host of ${workspace.dataDir} (pid ${process.pid})`);
+  const opened = host.store.recovery;
+  if (opened.replayed > 0 || opened.tornTail || opened.snapshotFallback) {
+    log(`recovered the store: snapshot at seq ${opened.snapshotSeq}, ${opened.replayed} event(s) replayed from the journal`);
+  }
+  if (opened.tornTail) log(`dropped a torn journal record (${opened.tornTail.bytes} bytes at ${opened.tornTail.segment}:${opened.tornTail.offset}): it was never acknowledged`);
+  if (opened.snapshotFallback) log(`${opened.snapshotFallback}; recovered from the older snapshot and the journal`);
   if (options.stdio) {
     const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
     serve(host, connection);
