@@ -13,6 +13,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { SourceFile } from '../common/source';
 import { parseWorkflow } from '../common/workflow/parse';
 import { Engine } from '../sidecar/engine/engine';
+import { yamlDefinition } from '../sidecar/engine/run';
 import { McpPool } from '../sidecar/mcp/pool';
 import { Store } from '../sidecar/store/store';
 
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openconductor-bench-'));
   const store = await Store.open({ dataDir, mode: 'writer', command: 'bench' });
   const pool = new McpPool({ cwd: ROOT, clientVersion: 'bench', defaultStartupTimeoutMs: 30_000 });
-  const engine = new Engine(store, pool);
+  const engine = new Engine(store, { connection: (spec) => pool.connection(spec) });
 
   const servers = new Map([['everything', { name: 'everything', definition: { type: 'stdio' as const, command: process.execPath, args: [EVERYTHING], env: {} } }]]);
   /** Parsing is the language's cost, not the engine's: parse once, start as many runs as needed. */
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     const file = new SourceFile('bench.workflow.yaml', text);
     const parsed = parseWorkflow(file);
     if (!parsed.workflow || parsed.diagnostics.length) throw new Error(parsed.diagnostics.map((d) => d.message).join('\n'));
-    return { file, filePath: file.path, workflow: parsed.workflow, definitionHash: 'bench', inputs: {}, servers };
+    return { definition: yamlDefinition({ file, filePath: file.path, workflow: parsed.workflow, definitionHash: 'bench', servers }), inputs: {} };
   };
   const start = (d: ReturnType<typeof definition>): Promise<{ runId: string; done: Promise<unknown> }> => engine.start(d);
 

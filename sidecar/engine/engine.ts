@@ -1,13 +1,13 @@
 import type { BreakerState, RunEvent, RunEventBody } from '../../common/events';
 import type { RunOutcome } from '../../common/protocol';
-import type { SourceFile } from '../../common/source';
-import type { CircuitBreakerPolicy, WorkflowDefinition } from '../../common/workflow/model';
+import type { CircuitBreakerPolicy } from '../../common/workflow/model';
 import type { ServerSpec } from '../mcp/connection';
 import type { Store } from '../store/store';
 import type { BreakerGate, ToolConnection } from './calls';
 import { CircuitBreaker } from './circuit-breaker';
 import { newRunId } from './ids';
-import { RunExecution, RunRequestError, type RunEnvironment, type RunResult } from './run';
+import type { Execution, PreparedDefinition } from './execution';
+import { RunRequestError, type RunEnvironment, type RunResult } from './run';
 import { TimerQueue } from './timers';
 
 /** A run's progress report from a tool: ephemeral, for live displays only. */
@@ -20,18 +20,8 @@ export interface ProgressNotice {
   message?: string;
 }
 
-/** A workflow definition ready to run: parsed, validated, its servers resolved. */
-export interface PreparedDefinition {
-  file: SourceFile;
-  /** The path recorded with the run. */
-  filePath: string;
-  workflow: WorkflowDefinition;
-  definitionHash: string;
-  /** Every server the steps use, resolved (with secrets: never journaled). */
-  servers: Map<string, ServerSpec>;
-}
-
-export interface StartRequest extends PreparedDefinition {
+export interface StartRequest {
+  definition: PreparedDefinition;
   /** Inputs already checked against the workflow's declarations. */
   inputs: Record<string, unknown>;
 }
@@ -40,7 +30,14 @@ export interface StartRequest extends PreparedDefinition {
  * Prepares the pinned definition of a run to resume: parses the source the run started with (not the file as it
  * is now) and resolves its servers again, since their secrets were never journaled.
  */
-export type PrepareResume = (run: { runId: string; file: string; source: string; definitionHash: string; inputs: Record<string, unknown> }) => Promise<PreparedDefinition>;
+export type PrepareResume = (run: {
+  runId: string;
+  file: string;
+  language: 'yaml' | 'ts';
+  source: string;
+  definitionHash: string;
+  inputs: Record<string, unknown>;
+}) => Promise<PreparedDefinition>;
 
 export interface EngineOptions {
   /** The tools of a server: the MCP pool's connections, or in-process ones. */
@@ -61,7 +58,7 @@ export interface ResumeFailure {
  * keeps one circuit breaker per server, journaling its changes.
  */
 export class Engine {
-  private readonly runs = new Map<string, RunExecution>();
+  private readonly runs = new Map<string, Execution>();
   private readonly breakers = new Map<string, { breaker: CircuitBreaker; gate: BreakerGate; explicit: boolean }>();
   private readonly progressListeners = new Set<(notice: ProgressNotice) => void>();
   private readonly waiters = new Map<string, Array<(outcome: RunOutcome) => void>>();
@@ -121,7 +118,7 @@ export class Engine {
   /** Starts a run; resolves with its id and completion once WorkflowStarted is durable. */
   async start(request: StartRequest): Promise<{ runId: string; done: Promise<RunResult> }> {
     const runId = newRunId();
-    const run = new RunExecution({ runId, ...request }, this.env);
+    const run = request.definition.execute(runId, request.inputs, this.env);
     this.runs.set(runId, run);
     try {
       await run.begin();
@@ -144,8 +141,8 @@ export class Engine {
     if (!started || started.type !== 'WorkflowStarted') throw new RunRequestError(`no run '${runId}' in this store.`);
     const source = this.store.definitionSource(started.definitionHash);
     if (source === undefined) throw new RunRequestError(`the definition of run ${runId} (version ${started.definitionHash.slice(0, 12)}) is missing from the store.`);
-    const definition = await prepare({ runId, file: started.file, source, definitionHash: started.definitionHash, inputs: started.inputs });
-    const run = new RunExecution({ runId, ...definition, inputs: started.inputs }, this.env);
+    const definition = await prepare({ runId, file: started.file, language: started.language ?? 'yaml', source, definitionHash: started.definitionHash, inputs: started.inputs });
+    const run = definition.execute(runId, started.inputs, this.env);
     this.runs.set(runId, run);
     for (const event of history) run.apply(event);
     await run.resume();
@@ -168,7 +165,7 @@ export class Engine {
   }
 
   /** The run executing here, or a clear error. */
-  private loaded(runId: string): RunExecution {
+  private loaded(runId: string): Execution {
     const run = this.runs.get(runId);
     if (!run) throw new RunRequestError(`run ${runId} is not running in this process.`);
     return run;
@@ -221,7 +218,7 @@ export class Engine {
     this.unsubscribe();
   }
 
-  private track(run: RunExecution): Promise<RunResult> {
+  private track(run: Execution): Promise<RunResult> {
     const done = run.done.finally(() => this.runs.delete(run.runId));
     done.catch(() => undefined);
     return done;

@@ -12,6 +12,7 @@ import { describeValue } from '../../common/words';
 import type { ServerSpec } from '../mcp/connection';
 import { attemptCall, type BreakerGate, type ToolConnection } from './calls';
 import { nextAttempt } from './retry';
+import type { Execution, PreparedDefinition } from './execution';
 import type { TimerQueue } from './timers';
 
 /** What a run needs from the engine around it. */
@@ -43,6 +44,19 @@ export interface RunPlan {
   servers: Map<string, ServerSpec>;
 }
 
+/** A YAML workflow ready to run: each run of it executes as a RunExecution. */
+export function yamlDefinition(definition: Omit<RunPlan, 'runId' | 'inputs'>): PreparedDefinition {
+  return {
+    name: definition.workflow.name,
+    filePath: definition.filePath,
+    language: 'yaml',
+    definitionHash: definition.definitionHash,
+    source: definition.file.text,
+    servers: definition.servers,
+    execute: (runId, inputs, env) => new RunExecution({ ...definition, runId, inputs }, env),
+  };
+}
+
 /** How a run ended. */
 export interface RunResult {
   runId: string;
@@ -66,7 +80,7 @@ const ANNOUNCE_AFTER_MS = 50;
  * completed steps are not run again, calls that were in flight are sent again with the same idempotency key,
  * retries, timers, approvals and signals pick up their waits, and compensation resumes where it stopped.
  */
-export class RunExecution {
+export class RunExecution implements Execution {
   private run!: RunDetails;
   private failure?: ErrorInfo;
   /** The run's steps by id, and the `steps` expression context of the finished ones: kept as events arrive. */
@@ -138,6 +152,7 @@ export class RunExecution {
         workflow: this.plan.workflow.name,
         file: this.plan.filePath,
         definitionHash: this.plan.definitionHash,
+        language: 'yaml',
         ...(!this.env.knowsDefinition(this.plan.definitionHash) && { source: this.plan.file.text }),
         inputs: this.plan.inputs,
         steps: this.plan.workflow.steps.map((s) => s.id),

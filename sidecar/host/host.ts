@@ -6,12 +6,14 @@ import { SourceFile } from '../../common/source';
 import type { RunDetails, RunSummary } from '../../common/runs';
 import type { RunEvent, RunStatus } from '../../common/events';
 import { resolveInputs } from '../../common/workflow/inputs';
+import type { WorkflowDefinition } from '../../common/workflow/model';
 import { parseWorkflow } from '../../common/workflow/parse';
 import { validateWorkflow } from '../../common/workflow/validate';
 import type { ToolConnection } from '../engine/calls';
-import { Engine, type PreparedDefinition } from '../engine/engine';
+import { Engine } from '../engine/engine';
+import type { PreparedDefinition } from '../engine/execution';
 import { inputEnvironmentVariable, resolveServers, ServerResolutionError } from '../engine/resolve-servers';
-import { RunRequestError } from '../engine/run';
+import { RunRequestError, yamlDefinition } from '../engine/run';
 import type { ServerSpec } from '../mcp/connection';
 import { McpPool } from '../mcp/pool';
 import { Store } from '../store/store';
@@ -87,7 +89,7 @@ export class Host {
     const inputs = resolveInputs(loaded.workflow, params.inputs ?? {});
     if (inputs.problems.length > 0) throw new HostError(inputs.problems.join('\n'), { kind: 'usage' });
     const { prepared, used } = await this.resolve(loaded.file, loaded.file.path, loaded.workflow, loaded.hash, inputs.values, params.serverInputs);
-    const { runId, done } = await this.engine.start({ ...prepared, inputs: inputs.values });
+    const { runId, done } = await this.engine.start({ definition: prepared, inputs: inputs.values });
     this.afterRun(used, done);
     return { runId };
   }
@@ -209,7 +211,7 @@ export class Host {
   private async resolve(
     file: SourceFile,
     filePath: string,
-    workflow: PreparedDefinition['workflow'],
+    workflow: WorkflowDefinition,
     definitionHash: string,
     inputs: Record<string, unknown>,
     serverInputs: Record<string, string> | undefined,
@@ -230,7 +232,7 @@ export class Host {
       if (error instanceof ServerResolutionError) throw new HostError(error.message, { kind: 'refused' });
       throw error;
     }
-    return { prepared: { file, filePath, workflow, definitionHash: definitionHash || hashText(file.text), servers }, used };
+    return { prepared: yamlDefinition({ file, filePath, workflow, definitionHash: definitionHash || hashText(file.text), servers }), used };
   }
 
   /** Remembers the tools of the servers a run used, for validation without starting them. */

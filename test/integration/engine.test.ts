@@ -8,7 +8,7 @@ import { parseWorkflow } from '../../common/workflow/parse';
 import { validateWorkflow } from '../../common/workflow/validate';
 import { Engine } from '../../sidecar/engine/engine';
 import { IDEMPOTENCY_KEY_META } from '../../sidecar/engine/calls';
-import type { RunResult } from '../../sidecar/engine/run';
+import { yamlDefinition, type RunResult } from '../../sidecar/engine/run';
 import type { ServerSpec } from '../../sidecar/mcp/connection';
 import { McpPool } from '../../sidecar/mcp/pool';
 import { Store } from '../../sidecar/store/store';
@@ -58,7 +58,7 @@ describe('engine (in process, real MCP servers, real store)', function () {
     const parsed = parseWorkflow(file);
     const problems = [...parsed.diagnostics, ...validateWorkflow(parsed, { externalServers: ['rec', 'everything'] })];
     assert.deepEqual(problems.map((d) => d.message), []);
-    return engine.start({ file, filePath: file.path, workflow: parsed.workflow!, definitionHash: 'h', inputs, servers: servers() });
+    return engine.start({ definition: yamlDefinition({ file, filePath: file.path, workflow: parsed.workflow!, definitionHash: 'h', servers: servers() }), inputs });
   }
 
   const recorded = (): Recorded[] =>
