@@ -5,10 +5,14 @@ import type { ServerSpec } from '../mcp/connection';
 import type { Store } from '../store/store';
 import type { BreakerGate, ToolConnection } from './calls';
 import { CircuitBreaker } from './circuit-breaker';
+import { HoldBack } from './hold-back';
 import { newRunId } from './ids';
 import type { Execution, PreparedDefinition } from './execution';
 import { RunRequestError, type RunEnvironment, type RunResult } from './run';
 import { TimerQueue } from './timers';
+
+/** How long a call may run before its StepScheduled is journaled on its own: a quick call's start is written with its end. */
+const HOLD_BACK_MS = 50;
 
 /** A run's progress report from a tool: ephemeral, for live displays only. */
 export interface ProgressNotice {
@@ -64,6 +68,7 @@ export class Engine {
   private readonly waiters = new Map<string, Array<(outcome: RunOutcome) => void>>();
   private readonly unsubscribe: () => void;
   private readonly env: RunEnvironment;
+  private readonly held: HoldBack<{ runId: string; body: RunEventBody }>;
   readonly timers: TimerQueue;
 
   constructor(
@@ -72,6 +77,7 @@ export class Engine {
   ) {
     const now = options.now ?? Date.now;
     this.timers = new TimerQueue(now);
+    this.held = new HoldBack(HOLD_BACK_MS, ({ runId, body }) => this.runs.get(runId)?.released(body), now);
     this.unsubscribe = store.subscribe((event) => this.runs.get(event.runId)?.apply(event));
     this.env = {
       append: (runId: string, bodies: RunEventBody[], urgency?: 'now' | 'soon'): Promise<RunEvent[]> => this.store.appendAll(runId, bodies, urgency),
@@ -86,6 +92,7 @@ export class Engine {
       },
       env: options.env ?? process.env,
       changed: (runId) => this.changed(runId),
+      holdBack: (item) => this.held.hold(item),
     };
   }
 
@@ -215,6 +222,7 @@ export class Engine {
   /** Stops timers and event routing; runs still open stay open in the journal, to be resumed later. */
   close(): void {
     this.timers.stop();
+    this.held.stop();
     this.unsubscribe();
   }
 

@@ -1,4 +1,4 @@
-import type { RunEvent } from '../../common/events';
+import type { RunEvent, RunEventBody } from '../../common/events';
 import type { RunDetails } from '../../common/runs';
 import type { ServerSpec } from '../mcp/connection';
 import type { RunEnvironment, RunResult } from './run';
@@ -23,6 +23,8 @@ export interface Execution {
   /** Whether the run has nothing to do but wait for an approval, a signal or a timer. */
   isWaitingOnly(): boolean;
   details(): RunDetails;
+  /** A held-back StepScheduled of this run came due: journal it (see RunEnvironment.holdBack). */
+  released(body: RunEventBody): void;
 }
 
 /** A workflow definition ready to run: parsed or compiled, validated, its servers resolved. */

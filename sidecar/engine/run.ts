@@ -7,12 +7,14 @@ import type { SourceFile } from '../../common/source';
 import { EvaluationError, evaluateValue } from '../../common/workflow/evaluate';
 import { stepDependencies } from '../../common/workflow/graph';
 import { DEFAULT_CONCURRENCY, type CircuitBreakerPolicy, type StepDefinition, type ValueTemplate, type WorkflowDefinition } from '../../common/workflow/model';
+import { constantOf } from '../../common/workflow/parse';
 import { rangeAtPath } from '../../common/workflow/template-walk';
 import { describeValue } from '../../common/words';
 import type { ServerSpec } from '../mcp/connection';
 import { attemptCall, type BreakerGate, type ToolConnection } from './calls';
 import { nextAttempt } from './retry';
 import type { Execution, PreparedDefinition } from './execution';
+import type { HeldEvent } from './hold-back';
 import type { TimerQueue } from './timers';
 
 /** What a run needs from the engine around it. */
@@ -31,6 +33,11 @@ export interface RunEnvironment {
   env: Readonly<Record<string, string | undefined>>;
   /** Told after every change of the run, so that waiters can look at it. */
   changed?(runId: string): void;
+  /**
+   * Holds a call's StepScheduled back: a quick call's start is then written with its end, in one record; a call
+   * still going after a moment gets it written on its own (the engine calls the run's released()).
+   */
+  holdBack(held: { runId: string; body: RunEventBody }): HeldEvent<{ runId: string; body: RunEventBody }>;
 }
 
 /** Everything a run starts from. */
@@ -70,8 +77,8 @@ export class RunRequestError extends Error {
   override name = 'RunRequestError';
 }
 
-/** How long a call may run before its StepScheduled is journaled on its own: a quick call's start is written with its end. */
-const ANNOUNCE_AFTER_MS = 50;
+/** The `remaining` count of a step that has finished. */
+const FINISHED = -1;
 
 /**
  * Executes one YAML workflow run by event sourcing. The run's state is the fold of its journaled events
@@ -87,15 +94,20 @@ export class RunExecution implements Execution {
   private readonly stepIndex = new Map<string, StepDetails>();
   private readonly stepsContext: Record<string, unknown> = {};
   private readonly defs: Map<string, StepDefinition>;
-  private readonly dependencies: Map<string, string[]>;
+  /** For each step, how many of its dependencies have not finished; and who depends on it. */
+  private readonly remaining = new Map<string, number>();
+  private readonly dependents = new Map<string, string[]>();
+  /** Unfinished steps that advance() must look at: those started, and the pending ones whose dependencies finished. */
+  private readonly candidates = new Set<string>();
+  private finishedSteps = 0;
   /** Work this process is doing now, by call id (`step` or `step/index`), plus `compensation` and `finish`. */
   private readonly active = new Set<string>();
   /** Timers armed in the engine's queue, by what they are for. */
   private readonly armed = new Map<string, number>();
   /** Foreach lists, evaluated once per process (the journal keeps their length to check a rebuilt run against). */
   private readonly lists = new Map<string, unknown[]>();
-  /** StepScheduled events held back while their calls are quick. */
-  private readonly held = new Map<string, { body: RunEventBody; timer: NodeJS.Timeout }>();
+  /** StepScheduled events held back while their calls are quick, by call id. */
+  private readonly held = new Map<string, HeldEvent<{ runId: string; body: RunEventBody }>>();
   /** Signals this process is handing to a step, not yet durable as taken. */
   private readonly taking = new Set<number>();
   private abort = new AbortController();
@@ -116,7 +128,12 @@ export class RunExecution implements Execution {
     private readonly env: RunEnvironment,
   ) {
     this.defs = new Map(plan.workflow.steps.map((s) => [s.id, s]));
-    this.dependencies = new Map([...stepDependencies(plan.workflow)].map(([id, deps]) => [id, [...new Set(deps.map((d) => d.step))]]));
+    for (const [id, deps] of stepDependencies(plan.workflow)) {
+      const needs = [...new Set(deps.map((d) => d.step))];
+      this.remaining.set(id, needs.length);
+      for (const need of needs) this.dependents.set(need, [...(this.dependents.get(need) ?? []), id]);
+      if (needs.length === 0) this.candidates.add(id);
+    }
     // Every call in flight relays the run's signal; a wide fan-out is not a leak.
     setMaxListeners(0, this.abort.signal);
   }
@@ -137,6 +154,7 @@ export class RunExecution implements Execution {
     if ((event.type === 'StepCompleted' && event.index === undefined) || event.type === 'StepSkipped') {
       const step = this.stepState(event.step);
       this.stepsContext[step.id] = { output: step.output ?? null, outputs: step.outputs ?? null, status: step.status };
+      this.finished(step.id);
     }
     if (event.type === 'StepFailed' && event.error.type !== 'Cancelled' && !this.run.cancelRequested) {
       this.failure ??= { ...event.error, step: event.step };
@@ -256,6 +274,19 @@ export class RunExecution implements Execution {
     return waits;
   }
 
+  /** A step completed or was skipped: its dependents may become ready. Looking only at candidates keeps advance() cheap on long chains. */
+  private finished(stepId: string): void {
+    if (this.remaining.get(stepId) === FINISHED) return;
+    this.candidates.delete(stepId);
+    this.remaining.set(stepId, FINISHED);
+    this.finishedSteps++;
+    for (const dependent of this.dependents.get(stepId) ?? []) {
+      const left = this.remaining.get(dependent)! - 1;
+      this.remaining.set(dependent, left);
+      if (left === 0) this.candidates.add(dependent);
+    }
+  }
+
   private advanceOnce(): void {
     if (this.settled) return;
     if (this.storeFailure) {
@@ -266,25 +297,18 @@ export class RunExecution implements Execution {
       return;
     }
     if (this.run.cancelRequested || this.failure) return this.wind_down();
-    let allDone = true;
-    for (const def of this.plan.workflow.steps) {
-      const step = this.stepState(def.id);
-      if (step.status === 'completed' || step.status === 'skipped') continue;
-      allDone = false;
+    for (const id of this.candidates) {
+      const def = this.defs.get(id)!;
+      const step = this.stepState(id);
       if (step.status === 'pending') {
-        if (!this.active.has(def.id) && (this.dependencies.get(def.id) ?? []).every((d) => this.isFinished(d))) this.work(def.id, () => this.startStep(def));
+        if (!this.active.has(id)) this.work(id, () => this.startStep(def));
       } else if (step.status === 'running') {
         this.advanceCalls(def, step);
       } else if (step.status === 'waiting') {
         this.advanceWait(def, step);
       }
     }
-    if (allDone && this.active.size === 0) this.work('finish', () => this.complete());
-  }
-
-  private isFinished(stepId: string): boolean {
-    const status = this.stepState(stepId).status;
-    return status === 'completed' || status === 'skipped';
+    if (this.finishedSteps === this.plan.workflow.steps.length && this.active.size === 0) this.work('finish', () => this.complete());
   }
 
   private stepState(id: string): StepDetails {
@@ -457,7 +481,8 @@ export class RunExecution implements Execution {
     let item: unknown;
     try {
       item = index === undefined ? undefined : this.foreachList(def)[index];
-      args = (call.request?.arguments ?? (def.with ? this.evaluate(def.with, this.contexts(index === undefined ? undefined : { item, index })) : {})) as Record<string, unknown>;
+      const constant = def.with ? constantOf(def.with) : { value: {} };
+      args = (call.request?.arguments ?? constant?.value ?? this.evaluate(def.with!, this.contexts(index === undefined ? undefined : { item, index }))) as Record<string, unknown>;
     } catch (error) {
       if (!(error instanceof ExpressionFailure)) throw error;
       await this.record({ type: 'StepFailed', ...key, error: error.info, attempt, durationMs: 0 });
@@ -666,22 +691,26 @@ export class RunExecution implements Execution {
    * guarantee changes; only live views see a quick call's start a little late.
    */
   private holdBack(id: string, body: RunEventBody): void {
-    const timer = setTimeout(() => {
-      this.held.delete(id);
-      this.env.append(this.runId, [body], 'soon').catch((error: unknown) => this.noteStoreFailure(error));
-    }, ANNOUNCE_AFTER_MS);
-    this.held.set(id, { body, timer });
+    this.held.set(id, this.env.holdBack({ runId: this.runId, body }));
+  }
+
+  /** The engine's hold-back queue released a StepScheduled of this run: its call is still going, journal its start. */
+  released(body: RunEventBody): void {
+    const id = callIdOf(body);
+    if (id !== undefined) this.held.delete(id);
+    this.env.append(this.runId, [body], 'soon').catch((error: unknown) => this.noteStoreFailure(error));
   }
 
   /** Makes events durable as one record (after the held-back start of their call, if any); the engine applies them. */
   private async record(...bodies: RunEventBody[]): Promise<void> {
-    const first = bodies[0];
-    const id = 'step' in first ? ('index' in first && first.index !== undefined ? `${first.step}/${first.index}` : first.step) : undefined;
+    const id = callIdOf(bodies[0]);
     const held = id === undefined ? undefined : this.held.get(id);
     if (held) {
-      clearTimeout(held.timer);
       this.held.delete(id!);
-      bodies = [held.body, ...bodies];
+      if (!held.taken) {
+        held.taken = true;
+        bodies = [held.item.body, ...bodies];
+      }
     }
     try {
       await this.env.append(this.runId, bodies);
@@ -696,6 +725,12 @@ export class RunExecution implements Execution {
     this.storeFailure = error;
     this.abort.abort();
   }
+}
+
+/** The call an event is about (`step` or `step/index`), if it is about one. */
+function callIdOf(body: RunEventBody): string | undefined {
+  if (!('step' in body)) return undefined;
+  return 'index' in body && body.index !== undefined ? `${body.step}/${body.index}` : body.step;
 }
 
 /** A failure found while evaluating the workflow (an expression, a foreach list): the step fails with it. */

@@ -9,10 +9,26 @@ import { crc32 } from 'node:zlib';
  *
  * Record layout: u32 LE payload length, u32 LE crc32 of the payload, payload.
  */
+/** A record waiting to be written, with whoever waits for it and what the appender tagged it with. */
+interface PendingRecord {
+  header: Buffer;
+  payload: Buffer;
+  resolve: () => void;
+  reject: (e: Error) => void;
+  tag: unknown;
+}
+
+/** Where a record's payload lies: its segment (named by the number in its file name) and byte offset there. */
+export interface RecordPosition {
+  segment: number;
+  offset: number;
+}
+
+/** What became of a batch: its records' tags (and, written, their positions), in the order they were written. */
+export type BatchOutcome = { durable: unknown[]; positions: RecordPosition[] } | { failed: unknown[]; error: JournalWriteError };
+
 export class Journal {
-  private pending: Buffer[] = [];
-  private pendingRecords = 0;
-  private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private pending: PendingRecord[] = [];
   private flushScheduled = false;
   private lazyTimer: NodeJS.Timeout | undefined;
   private syncing = false;
@@ -25,7 +41,7 @@ export class Journal {
    * Called with each batch's outcome before its appends settle: the store projects durable records here, in
    * one go, so that a batch costs one database transaction as well as one fdatasync.
    */
-  onBatch: ((outcome: { durable: number } | { failed: number; error: JournalWriteError }) => void) | undefined;
+  onBatch: ((outcome: BatchOutcome) => void) | undefined;
 
   private constructor(
     readonly dir: string,
@@ -53,18 +69,20 @@ export class Journal {
   /**
    * Appends a record; resolves once it is on disk. `soon` lets the record wait a moment for company (a step's
    * start, say, which nothing waits on): it is synced with the next urgent record or after LAZY_FLUSH_MS.
+   * `first` puts it before the records still waiting (a new run's first event: it orders nothing else), so that a
+   * run starts promptly however busy the others are. `tag` comes back in onBatch.
    */
-  append(payload: Buffer, urgency: 'now' | 'soon' = 'now'): Promise<void> {
+  append(payload: Buffer, urgency: 'now' | 'soon' = 'now', options: { first?: boolean; tag?: unknown } = {}): Promise<void> {
     // readJournal takes a zero length for the zeros a crash can leave at the end of a file: such a record could never be read back.
     if (payload.length === 0) return Promise.reject(new RangeError('a journal record cannot be empty'));
     if (this.broken) return Promise.reject(this.broken);
     const header = Buffer.allocUnsafe(8);
     header.writeUInt32LE(payload.length, 0);
     header.writeUInt32LE(crc32(payload), 4);
-    this.pending.push(header, payload);
-    this.pendingRecords++;
     return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
+      const record: PendingRecord = { header, payload, resolve, reject, tag: options.tag };
+      if (options.first) this.pending.unshift(record);
+      else this.pending.push(record);
       if (this.flushScheduled || this.syncing) return;
       if (urgency === 'now') {
         this.flushScheduled = true;
@@ -111,16 +129,6 @@ export class Journal {
     this.size = 0;
   }
 
-  /** Deletes the segments that hold only records before `firstSeq`. */
-  removeSegmentsBefore(firstSeq: number): void {
-    const segments = listSegments(this.dir);
-    for (let i = 0; i < segments.length - 1; i++) {
-      if (segments[i + 1].firstSeq <= firstSeq && segments[i].file !== this.segment) {
-        fs.rmSync(path.join(this.dir, segments[i].file), { force: true });
-      }
-    }
-  }
-
   /** Waits for pending records, then closes the file. */
   async close(): Promise<void> {
     await this.idle();
@@ -130,27 +138,35 @@ export class Journal {
   private flush(): void {
     this.flushScheduled = false;
     if (this.pending.length === 0) return this.notifyIdle();
-    const batch = Buffer.concat(this.pending);
-    const waiters = this.waiters;
-    const records = this.pendingRecords;
-    this.pending = [];
-    this.pendingRecords = 0;
-    this.waiters = [];
+    // A batch is capped: the event loop settles one batch between writes, and a bounded batch bounds that pause,
+    // so an urgent record (a run's start) waits for a few milliseconds of work, not for everything queued.
+    const taken = this.pending.length <= MAX_BATCH_RECORDS ? this.pending : this.pending.slice(0, MAX_BATCH_RECORDS);
+    this.pending = taken === this.pending ? [] : this.pending.slice(MAX_BATCH_RECORDS);
+    const buffers: Buffer[] = [];
+    const positions: RecordPosition[] = [];
+    const segment = segmentNumber(this.segment);
+    let offset = this.size;
+    for (const r of taken) {
+      buffers.push(r.header, r.payload);
+      positions.push({ segment, offset: offset + 8 });
+      offset += 8 + r.payload.length;
+    }
+    const batch = Buffer.concat(buffers);
     this.syncing = true;
     const done = (error: Error | null): void => {
       this.syncing = false;
       this.syncCount++;
       if (error) {
-        this.writeFailed(error, waiters, records);
+        this.writeFailed(error, taken);
       } else {
         this.size += batch.length;
-        this.settle(waiters, { durable: records });
+        this.settle(taken, { durable: taken.map((r) => r.tag), positions });
       }
       if (this.pending.length > 0) this.flush();
       else this.notifyIdle();
     };
     // The file is opened with O_DSYNC: a write returns once its bytes are on disk, one system call per batch.
-    if (records <= INLINE_SYNC_MAX_RECORDS) {
+    if (taken.length <= INLINE_SYNC_MAX_RECORDS) {
       // A small batch means little else is going on: writing inline saves the thread-pool round trip.
       let failure: Error | null = null;
       try {
@@ -166,7 +182,7 @@ export class Journal {
   }
 
   /** Cuts a failed batch off the file; when even that fails, or the disk reports an I/O error, the journal accepts nothing more. */
-  private writeFailed(error: Error, waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>, records: number): void {
+  private writeFailed(error: Error, taken: PendingRecord[]): void {
     const failure = journalError(error);
     let truncated = false;
     try {
@@ -177,25 +193,23 @@ export class Journal {
     }
     if (!truncated || !RECOVERABLE.has(failure.code ?? '')) {
       this.broken = failure;
-      const rest = this.waiters;
-      this.waiters = [];
-      this.settle(rest, { failed: this.pendingRecords, error: failure });
+      const rest = this.pending;
       this.pending = [];
-      this.pendingRecords = 0;
+      this.settle(rest, { failed: rest.map((r) => r.tag), error: failure });
     }
-    this.settle(waiters, { failed: records, error: failure });
+    this.settle(taken, { failed: taken.map((r) => r.tag), error: failure });
   }
 
-  private settle(waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>, outcome: { durable: number } | { failed: number; error: JournalWriteError }): void {
+  private settle(records: PendingRecord[], outcome: BatchOutcome): void {
     let failure: Error | undefined = 'error' in outcome ? outcome.error : undefined;
     try {
       this.onBatch?.(outcome);
     } catch (error) {
       failure ??= error as Error;
     }
-    for (const w of waiters) {
-      if (failure) w.reject(failure);
-      else w.resolve();
+    for (const r of records) {
+      if (failure) r.reject(failure);
+      else r.resolve();
     }
   }
 
@@ -209,6 +223,8 @@ export class Journal {
 
 /** How long a `soon` record may wait for an urgent one to share its fdatasync. */
 const LAZY_FLUSH_MS = 2;
+/** The most records one write takes. */
+const MAX_BATCH_RECORDS = 256;
 /** Batches up to this many records are synced on the event loop; larger ones on the thread pool. */
 const INLINE_SYNC_MAX_RECORDS = 4;
 /** Write errors after which cutting the batch off leaves a sound journal: out of space, over a size limit. */
@@ -253,6 +269,8 @@ function openSegment(file: string): number {
 /** What reading the journal found. */
 export interface JournalContents {
   records: Buffer[];
+  /** Where each record lies, for reading it again later (the journal is also the archive of every run's history). */
+  positions: RecordPosition[];
   /** A record cut short by a crash at the very end, dropped (and cut off the file when repairing). */
   tornTail?: { segment: string; offset: number; bytes: number };
 }
@@ -266,10 +284,14 @@ export class JournalCorruptError extends Error {
  * Reads every record of every segment, in order. A bad record at the very end of the last segment is a torn
  * write from a crash: it is dropped, and with `repair` cut off the file. A bad record anywhere else is corruption.
  */
-export function readJournal(dir: string, options: { repair: boolean }): JournalContents {
+export function readJournal(dir: string, options: { repair: boolean; afterSeq?: number }): JournalContents {
   const segments = listSegments(dir);
-  const contents: JournalContents = { records: [] };
+  const contents: JournalContents = { records: [], positions: [] };
   segments.forEach((segment, i) => {
+    // Segments begin at clean boundaries (rotation happens only when every record is written): one whose successor
+    // starts at or before afterSeq + 1 holds nothing after afterSeq, and need not be read.
+    const next = segments[i + 1];
+    if (options.afterSeq !== undefined && next && next.firstSeq <= options.afterSeq + 1) return;
     const file = path.join(dir, segment.file);
     if (!fs.statSync(file).isFile()) throw new JournalCorruptError(`the run journal is corrupt: ${file} is not a regular file`);
     const data = fs.readFileSync(file);
@@ -279,6 +301,7 @@ export function readJournal(dir: string, options: { repair: boolean }): JournalC
       if (bad === undefined) {
         const length = data.readUInt32LE(offset);
         contents.records.push(data.subarray(offset + 8, offset + 8 + length));
+        contents.positions.push({ segment: segment.firstSeq, offset: offset + 8 });
         offset += 8 + length;
         continue;
       }
@@ -336,7 +359,12 @@ function listSegments(dir: string): Segment[] {
     .sort((a, b) => a.firstSeq - b.firstSeq);
 }
 
-function segmentName(firstSeq: number): string {
+function segmentNumber(file: string): number {
+  return Number(/\d+/.exec(file)![0]);
+}
+
+/** The file of a segment, from its number. */
+export function segmentName(firstSeq: number): string {
   return `journal-${String(firstSeq).padStart(16, '0')}.log`;
 }
 
@@ -347,5 +375,43 @@ export function syncDirectory(dir: string): void {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * Reads records back from the journal's segments, by position: the journal doubles as the archive of every
+ * run's history, so the database keeps only where each record lies. Each read checks the record's checksum.
+ */
+export class SegmentReader {
+  private readonly fds = new Map<number, number>();
+
+  constructor(private readonly dir: string) {}
+
+  /** The payload at a position; a damaged or missing record is a JournalCorruptError naming the file and offset. */
+  read(position: RecordPosition): Buffer {
+    let fd = this.fds.get(position.segment);
+    const file = path.join(this.dir, segmentName(position.segment));
+    if (fd === undefined) {
+      try {
+        fd = fs.openSync(file, 'r');
+      } catch (error) {
+        throw new JournalCorruptError(`the run history is damaged: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+      this.fds.set(position.segment, fd);
+    }
+    const header = Buffer.allocUnsafe(8);
+    if (fs.readSync(fd, header, 0, 8, position.offset - 8) !== 8) throw new JournalCorruptError(`the run history is damaged: ${file} ends before byte ${position.offset}`);
+    const length = header.readUInt32LE(0);
+    const payload = Buffer.allocUnsafe(length);
+    if (fs.readSync(fd, payload, 0, length, position.offset) !== length || crc32(payload) !== header.readUInt32LE(4)) {
+      throw new JournalCorruptError(`the run history is damaged: the record at byte ${position.offset - 8} of ${file} fails its checksum`);
+    }
+    return payload;
+  }
+
+  /** Closes the files it opened. */
+  close(): void {
+    for (const fd of this.fds.values()) fs.closeSync(fd);
+    this.fds.clear();
   }
 }

@@ -1,9 +1,10 @@
 import type { Database, Statement } from 'sql.js';
 import type { RunEvent } from '../../common/events';
+import type { RecordPosition } from './journal';
 import type { JournalEvent } from './store';
 
 const SQL = {
-  event: 'INSERT INTO events (seq, run, data) VALUES (?, ?, ?)',
+  event: 'INSERT INTO events (seq, run, segment, offset) VALUES (?, ?, ?, ?)',
   definition: 'INSERT OR IGNORE INTO definitions (hash, source) VALUES (?, ?)',
   runStarted: `INSERT INTO runs (id, workflow, file, status, definition_hash, started_at, inputs) VALUES (?, ?, ?, 'running', ?, ?, ?)`,
   runEnded: 'UPDATE runs SET status = ?, ended_at = ?, outputs = ?, error = ? WHERE id = ?',
@@ -33,8 +34,8 @@ export class Projection {
     this.statements.clear();
   }
 
-  /** Projects one journal record: its events (of one run) update the run, and the record is kept whole as one row; a server event updates its breaker. */
-  apply(events: JournalEvent[], record: Uint8Array): void {
+  /** Projects one journal record: its events (of one run) update the run and its position is indexed; a server event updates its breaker. */
+  apply(events: JournalEvent[], position: RecordPosition): void {
     const first = events[0];
     if (!('runId' in first)) {
       this.run('breaker', [first.server, first.state, first.time, first.reason]);
@@ -43,7 +44,7 @@ export class Projection {
     for (const event of events as RunEvent[]) this.applyToRun(event);
     const run = this.runNumbers.get(first.runId);
     // Events of a run whose start is not in the store have nothing to attach to; the engine never writes such.
-    if (run !== undefined) this.run('event', [first.seq, run, record]);
+    if (run !== undefined) this.run('event', [first.seq, run, position.segment, position.offset]);
   }
 
   private applyToRun(event: RunEvent): void {
@@ -68,7 +69,7 @@ export class Projection {
     }
   }
 
-  private run(name: StatementName, params: Array<string | number | null | Uint8Array>): void {
+  private run(name: StatementName, params: Array<string | number | null>): void {
     this.statement(name).run(params);
   }
 

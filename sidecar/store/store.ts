@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlValue } from 'sql.js';
 import type { BreakerState, RunEvent, RunEventBody, RunStatus, ServerEvent, ServerEventBody } from '../../common/events';
 import { runFromEvents } from '../../common/run-state';
 import type { RunDetails, RunSummary } from '../../common/runs';
-import { Journal, readJournal, syncDirectory, type JournalContents } from './journal';
+import { Journal, readJournal, SegmentReader, syncDirectory, type BatchOutcome, type JournalContents, type RecordPosition } from './journal';
 import { DirectoryLock } from './lock';
 import { Projection } from './projection';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema';
@@ -46,10 +47,10 @@ export class Store {
   private bytesSinceSnapshot = 0;
   private snapshotting: Promise<void> | undefined;
   private closed = false;
-  /** Appended events not yet durable, in journal order; each batch made durable is taken from its head. */
-  private readonly notDurable: Array<{ events: JournalEvent[]; record: Buffer }> = [];
   /** Durable events waiting to be projected: done in one transaction, off the path that acknowledges appends. */
-  private unprojected: Array<{ events: JournalEvent[]; record: Buffer }> = [];
+  private unprojected: Array<{ events: JournalEvent[]; position: RecordPosition }> = [];
+  /** Reads run histories back from the journal, which archives them. */
+  private readonly reader: SegmentReader;
   private projectionScheduled = false;
   /** Definition versions whose source is durable in this store. */
   private readonly definitions: Set<string>;
@@ -64,6 +65,7 @@ export class Store {
     private lastSeq: number,
     readonly recovery: RecoveryInfo,
   ) {
+    this.reader = new SegmentReader(path.join(options.dataDir, 'journal'));
     if (journal) journal.onBatch = (outcome) => this.onBatch(outcome);
     this.definitions = new Set(this.rows('SELECT hash FROM definitions', []).map((r) => String(r.hash)));
   }
@@ -85,16 +87,18 @@ export class Store {
       db.run('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ['schema_version', String(SCHEMA_VERSION)]);
       const projection = new Projection(db);
       const journalDir = path.join(options.dataDir, 'journal');
-      const contents = readJournal(journalDir, { repair: options.mode === 'writer' });
+      const contents = readJournal(journalDir, { repair: options.mode === 'writer', afterSeq: seq });
       let replayed = 0;
       let lastSeq = seq;
       db.exec('BEGIN');
-      for (const record of contents.records) {
+      for (const [i, record] of contents.records.entries()) {
         const events = decodeRecord<JournalEvent>(record);
-        // A record is written whole, and a snapshot is only taken between records: it is all in, or all after.
-        if (events[0].seq <= lastSeq) continue;
-        projection.apply(events, record);
-        lastSeq = events[events.length - 1].seq;
+        // A record is written whole, and a snapshot is taken only when every record is durable: a record is all in
+        // the snapshot (seq up to its seq), or all after. Records are not in seq order in the file (a run's first
+        // event may jump the queue), so compare with the snapshot's seq, not with the previous record.
+        if (events[0].seq <= seq) continue;
+        projection.apply(events, contents.positions[i]);
+        lastSeq = Math.max(lastSeq, events[events.length - 1].seq);
         replayed += events.length;
       }
       db.exec('COMMIT');
@@ -130,7 +134,8 @@ export class Store {
     const events = bodies.map((body) => ({ ...body, runId, seq: ++this.lastSeq, time }) as RunEvent);
     const record = Buffer.from(JSON.stringify(events.length === 1 ? events[0] : events), 'utf8');
     this.bytesSinceSnapshot += record.length + 8;
-    await this.write(events, record, urgency);
+    // A run's first event orders nothing before it: it may jump the queue, so that a start is prompt under load.
+    await this.write(events, record, urgency, bodies[0].type === 'WorkflowStarted');
     return events;
   }
 
@@ -142,24 +147,23 @@ export class Store {
     return event;
   }
 
-  private async write(events: JournalEvent[], record: Buffer, urgency: 'now' | 'soon'): Promise<void> {
+  private async write(events: JournalEvent[], record: Buffer, urgency: 'now' | 'soon', first = false): Promise<void> {
     this.bytesSinceSnapshot += record.length + 8;
-    this.notDurable.push({ events, record });
-    await this.journal!.append(record, urgency);
+    await this.journal!.append(record, urgency, { first, tag: events });
     if (this.bytesSinceSnapshot > (this.options.snapshotEveryBytes ?? 64 * 1024 * 1024) && !this.snapshotting) {
       this.snapshotting = this.snapshot().finally(() => (this.snapshotting = undefined));
     }
   }
 
   /** A journal batch settled: tell the listeners and queue its events for projection, or drop them if it failed. */
-  private onBatch(outcome: { durable: number } | { failed: number }): void {
-    const entries = this.notDurable.splice(0, 'durable' in outcome ? outcome.durable : outcome.failed);
-    if (!('durable' in outcome) || entries.length === 0) return;
-    this.unprojected.push(...entries);
+  private onBatch(outcome: BatchOutcome): void {
+    if (!('durable' in outcome) || outcome.durable.length === 0) return;
+    const entries = (outcome.durable as JournalEvent[][]).map((events, i) => ({ events, position: outcome.positions[i] }));
+    for (const entry of entries) this.unprojected.push(entry);
     if (!this.projectionScheduled) {
       this.projectionScheduled = true;
       // A transaction rewrites the pages it touched: gathering a few milliseconds of events into one costs less.
-      setTimeout(() => this.project(), PROJECTION_DELAY_MS);
+      setTimeout(() => this.project(false), PROJECTION_DELAY_MS);
     }
     for (const { events } of entries) {
       for (const event of events) {
@@ -176,17 +180,30 @@ export class Store {
     }
   }
 
-  /** Projects every durable event not yet in the database, in one transaction. Queries call it first, so they never see a stale state. */
-  private project(): void {
+  /**
+   * Projects durable events into the database, in transactions. In the background it stops after a few
+   * milliseconds and goes on later, so the event loop keeps answering; a query projects everything first
+   * (`all`), so it never sees a stale state.
+   */
+  private project(all = true): void {
     this.projectionScheduled = false;
     if (this.unprojected.length === 0 || this.closed) return;
-    const entries = this.unprojected;
-    this.unprojected = [];
+    const started = performance.now();
+    let done = 0;
     this.db.exec('BEGIN');
     try {
-      for (const { events, record } of entries) this.projection.apply(events, record);
+      while (done < this.unprojected.length) {
+        const { events, position } = this.unprojected[done++];
+        this.projection.apply(events, position);
+        if (!all && (done & 63) === 0 && performance.now() - started > PROJECTION_SLICE_MS) break;
+      }
     } finally {
       this.db.exec('COMMIT');
+    }
+    this.unprojected = done === this.unprojected.length ? [] : this.unprojected.slice(done);
+    if (this.unprojected.length > 0 && !this.projectionScheduled) {
+      this.projectionScheduled = true;
+      setImmediate(() => this.project(false));
     }
   }
 
@@ -216,10 +233,10 @@ export class Store {
     const previous = this.manifest.snapshots.filter((s) => s.file !== file).slice(-1);
     this.manifest.snapshots = [...previous, { file, seq, sha256: sha256(bytes) }];
     writeFileAtomic(path.join(this.options.dataDir, 'manifest.json'), Buffer.from(JSON.stringify(this.manifest, null, 2)));
+    // The journal is never cut: it archives every run's history (the database only points into it), and lets a
+    // damaged newest snapshot be rebuilt from the older one. A new segment starts here, so that opening the store
+    // reads only the segments after its snapshot.
     this.journal.rotate(seq + 1);
-    // Keep the journal back to the older snapshot (or, before there is one, to the beginning), so that a damaged
-    // newest snapshot can be rebuilt from it.
-    this.journal.removeSegmentsBefore((previous[0]?.seq ?? 0) + 1);
     const keep = new Set(this.manifest.snapshots.map((s) => s.file));
     for (const f of fs.readdirSync(dir)) if (!keep.has(f)) fs.rmSync(path.join(dir, f), { force: true });
     this.bytesSinceSnapshot = 0;
@@ -239,6 +256,7 @@ export class Store {
     this.project();
     this.closed = true;
     this.db.close();
+    this.reader.close();
     this.lock?.release();
   }
 
@@ -285,7 +303,9 @@ export class Store {
     this.project();
     const run = this.projection.runNumber(runId);
     if (run === undefined) return [];
-    return this.rows('SELECT data FROM events WHERE run = ? ORDER BY seq', [run]).flatMap((r) => decodeRecord<RunEvent>(r.data as Uint8Array));
+    return this.rows('SELECT segment, offset FROM events WHERE run = ? ORDER BY seq', [run]).flatMap((r) =>
+      decodeRecord<RunEvent>(this.reader.read({ segment: Number(r.segment), offset: Number(r.offset) })),
+    );
   }
 
   /** The ids of the runs that have not ended, oldest first. */
@@ -330,7 +350,9 @@ function configure(db: Database): void {
 
 const decoder = new TextDecoder();
 /** How long durable events may wait to be projected; queries project first, so none sees a stale state. */
-const PROJECTION_DELAY_MS = 10;
+const PROJECTION_DELAY_MS = 25;
+/** How long one background projection slice may hold the event loop. */
+const PROJECTION_SLICE_MS = 4;
 
 /** What a journal record holds: events of a run, or an event about a server. */
 export type JournalEvent = RunEvent | ServerEvent;
@@ -414,7 +436,7 @@ function writeFileAtomic(file: string, bytes: Uint8Array): void {
     const fd = fs.openSync(tmp, 'w');
     try {
       let offset = 0;
-      while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset, bytes.length - offset);
+      while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset, Math.min(bytes.length - offset, 1 << 30));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

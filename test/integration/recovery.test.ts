@@ -150,17 +150,24 @@ describe('recovery', function () {
     }
   });
 
-  it('refuses to open a store whose every snapshot is damaged, rather than use it', async () => {
+  it('rebuilds from the journal when every snapshot is damaged, and refuses (never uses a bad file) when it cannot', async () => {
     const file = ws.workflow('bad', `steps:\n  - id: one\n    server: rec\n    tool: record\n    with: { value: one }\n`);
-    const first = await cli(['run', file], { cwd: ws.dir });
-    assert.equal(first.code, 0, first.stderr);
-    await cli(['run', file], { cwd: ws.dir });
+    for (let i = 0; i < 2; i++) {
+      const result = await cli(['run', file], { cwd: ws.dir });
+      assert.equal(result.code, 0, result.stderr);
+    }
     const snapshots = path.join(dataDir, 'snapshots');
     for (const name of fs.readdirSync(snapshots)) {
       const bytes = fs.readFileSync(path.join(snapshots, name));
       bytes.fill(0, 100, 200);
       fs.writeFileSync(path.join(snapshots, name), bytes);
     }
+    const rebuilt = await cli(['runs', 'list', '--json'], { cwd: ws.dir });
+    assert.equal(rebuilt.code, 0, rebuilt.stderr);
+    assert.deepEqual((JSON.parse(rebuilt.stdout) as Array<{ status: string }>).map((r) => r.status), ['completed', 'completed'], 'every run, from the journal alone');
+
+    const journal = path.join(dataDir, 'journal');
+    fs.rmSync(path.join(journal, fs.readdirSync(journal).sort()[0]));
     const result = await cli(['runs', 'list'], { cwd: ws.dir });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /cannot open the run store in .*: snapshot state-\d+\.db is damaged \(checksum mismatch\), and no older snapshot is intact/);

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { Journal, JournalCorruptError, JournalWriteError, readJournal } from '../../sidecar/store/journal';
+import { Journal, JournalCorruptError, JournalWriteError, readJournal, SegmentReader, type RecordPosition } from '../../sidecar/store/journal';
 
 /** Real files in a fresh directory per test; no mocks. */
 let dir: string;
@@ -64,8 +64,8 @@ function text(s: string): Buffer {
   return Buffer.from(s, 'utf8');
 }
 
-function assertRecords(actual: Buffer[], expected: Buffer[]): void {
-  assert.equal(actual.length, expected.length, 'record count');
+function assertRecords(actual: Buffer[], expected: Buffer[], message = 'record count'): void {
+  assert.equal(actual.length, expected.length, message);
   actual.forEach((record, i) => assert.ok(record.equals(expected[i]), `record ${i} differs`));
 }
 
@@ -108,10 +108,10 @@ describe('journal', () => {
     });
 
     it('reads an empty or missing journal as no records', () => {
-      assert.deepEqual(readJournal(path.join(dir, 'nothing-here'), { repair: true }), { records: [] });
+      assert.deepEqual(readJournal(path.join(dir, 'nothing-here'), { repair: true }), { records: [], positions: [] });
       assert.equal(fs.existsSync(path.join(dir, 'nothing-here')), false, 'reading creates nothing');
       open();
-      assert.deepEqual(readJournal(dir, { repair: false }), { records: [] });
+      assert.deepEqual(readJournal(dir, { repair: false }), { records: [], positions: [] });
     });
 
     it('refuses an empty record, which it could never read back', async () => {
@@ -311,7 +311,7 @@ describe('journal', () => {
   });
 
   describe('segments', () => {
-    it('rotate() starts a segment named by its first seq; removeSegmentsBefore() removes only segments wholly older', async () => {
+    it('rotate() starts a segment named by its first seq; reading after a seq skips the segments wholly before it', async () => {
       const journal = open(1);
       const seqs = [1, 2, 3, 4, 5, 6, 7];
       const record = (seq: number): Buffer => text(`{"seq":${seq}}`);
@@ -323,19 +323,32 @@ describe('journal', () => {
       await journal.append(record(7));
       assert.deepEqual(segments(), [segmentName(1), segmentName(4), segmentName(7)]);
       assertRecords(readJournal(dir, { repair: false }).records, seqs.map(record));
-
-      journal.removeSegmentsBefore(3);
-      assert.deepEqual(segments(), [segmentName(1), segmentName(4), segmentName(7)], 'seq 3 is in the first segment: it stays');
-      journal.removeSegmentsBefore(4);
-      assert.deepEqual(segments(), [segmentName(4), segmentName(7)], 'every record of the first segment is before 4');
-      journal.removeSegmentsBefore(6);
-      assert.deepEqual(segments(), [segmentName(4), segmentName(7)], 'seq 6 is in the second segment: it stays');
-      journal.removeSegmentsBefore(1000);
-      assert.deepEqual(segments(), [segmentName(7)], 'the segment being written is never removed');
-
-      await journal.append(record(8));
+      assertRecords(readJournal(dir, { repair: false, afterSeq: 3 }).records, [4, 5, 6, 7].map(record), 'the first segment holds nothing after 3');
+      assertRecords(readJournal(dir, { repair: false, afterSeq: 4 }).records, [4, 5, 6, 7].map(record), 'seq 5 is in the second segment: it is read whole');
+      assertRecords(readJournal(dir, { repair: false, afterSeq: 6 }).records, [record(7)]);
       await close(journal);
-      assertRecords(readJournal(dir, { repair: false }).records, [record(7), record(8)]);
+    });
+
+    it('reads a record back by its position, checking its checksum', async () => {
+      const journal = open(1);
+      const positions: RecordPosition[] = [];
+      journal.onBatch = (outcome) => {
+        if ('positions' in outcome) positions.push(...outcome.positions);
+      };
+      await Promise.all(['one', 'two', 'three'].map((t) => journal.append(text(t))));
+      journal.rotate(4);
+      await journal.append(text('four'));
+      await close(journal);
+      assert.deepEqual(positions.map((p) => p.segment), [1, 1, 1, 4]);
+      assert.deepEqual(readJournal(dir, { repair: false }).positions, positions, 'reading the journal finds the same positions');
+      const reader = new SegmentReader(dir);
+      assert.deepEqual(positions.map((p) => reader.read(p).toString()), ['one', 'two', 'three', 'four']);
+      const file = path.join(dir, segmentName(1));
+      const bytes = fs.readFileSync(file);
+      bytes[positions[1].offset] ^= 0xff;
+      fs.writeFileSync(file, bytes);
+      assert.throws(() => reader.read(positions[1]), (e: unknown) => e instanceof JournalCorruptError && /fails its checksum/.test(e.message) && e.message.includes(file));
+      reader.close();
     });
 
     it('opens the newest segment for appending, and names the first one by firstSeq', async () => {

@@ -683,10 +683,20 @@ describe('run store', () => {
       assertContiguous(allSeqs(again, ['run-1', 'run-2', 'run-3']), 21);
     });
 
-    it('refuses to open, with a clear error, when no snapshot is intact', async () => {
+    it('rebuilds from the whole journal when no snapshot is intact: the journal archives every event', async () => {
+      const before = await twoSnapshots();
+      damage(snapshotFile(snapshotName(20)));
+      damage(snapshotFile(snapshotName(13)));
+      const store = await open();
+      assert.deepEqual(store.recovery, { snapshotSeq: 0, replayed: 20, snapshotFallback: `snapshot ${snapshotName(13)} is damaged (checksum mismatch)` });
+      assert.deepEqual(state(store, ['run-1', 'run-2']), before);
+    });
+
+    it('refuses to open, with a clear error, when no snapshot is intact and the journal lost its beginning', async () => {
       await twoSnapshots();
       damage(snapshotFile(snapshotName(20)));
       damage(snapshotFile(snapshotName(13)));
+      fs.rmSync(path.join(journalDir(), 'journal-0000000000000001.log'));
       const files = fingerprint(dataDir);
 
       for (const mode of ['writer', 'reader'] as const) {
@@ -786,24 +796,21 @@ describe('run store', () => {
   });
 
   describe('snapshots', () => {
-    it('rotate the journal, keep two generations of snapshots and the journal back to the older one', async () => {
+    it('rotate the journal and keep it whole (the archive of every history), with two generations of snapshots', async () => {
       const store = await open();
       await appendAll(store, 'run-1', fullRun()); // 1..13
       await store.snapshot();
-      // With no older snapshot yet, the journal stays back to the first event: the fallback for a damaged first snapshot.
       assert.deepEqual(journalSegments(), ['journal-0000000000000001.log', 'journal-0000000000000014.log']);
 
       await appendAll(store, 'run-2', fullRun().slice(0, 7)); // 14..20
       await store.snapshot();
-      assert.deepEqual(journalSegments(), ['journal-0000000000000014.log', 'journal-0000000000000021.log']);
-
       await appendAll(store, 'run-3', fullRun().slice(0, 3)); // 21..23
       await store.snapshot();
-      // Segments older than the previous snapshot (at 20) are gone; the one after it stays for a fallback.
-      assert.deepEqual(journalSegments(), ['journal-0000000000000021.log', 'journal-0000000000000024.log']);
+      assert.deepEqual(journalSegments(), ['journal-0000000000000001.log', 'journal-0000000000000014.log', 'journal-0000000000000021.log', 'journal-0000000000000024.log']);
       assert.deepEqual(
-        readJournal(journalDir(), { repair: false }).records.map((r) => (JSON.parse(r.toString()) as RunEvent).seq),
+        readJournal(journalDir(), { repair: false, afterSeq: 20 }).records.map((r) => (JSON.parse(r.toString()) as RunEvent).seq),
         [21, 22, 23],
+        'opening reads only the segments after the snapshot',
       );
 
       assert.deepEqual(fs.readdirSync(path.join(dataDir, 'snapshots')).sort(), [snapshotName(20), snapshotName(23)]);
