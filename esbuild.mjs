@@ -1,14 +1,25 @@
 // Bundles the entry points. `node esbuild.mjs` builds once; `--watch` rebuilds on change; `--production` minifies.
+import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as esbuild from 'esbuild';
 
 const require = createRequire(import.meta.url);
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
-/** The sidecar and the `openconductor` CLI are one bundle: the CLI runs the engine in-process. */
-const entryPoints = [{ in: 'sidecar/cli.ts', out: 'openconductor', banner: '#!/usr/bin/env node' }];
+/**
+ * The sidecar and the `openconductor` CLI are one bundle: the CLI runs the engine in-process. esbuild stays
+ * outside it (a runtime dependency: it compiles *.workflow.ts files, and runs its own binary).
+ * `openconductor/workflow` (package.json exports) is the API of code-first workflows; the engine also bundles this
+ * build of it into every workflow it compiles. No source map for it: a workflow's map must name its frames as the
+ * runtime's, not as the source file's.
+ */
+const entryPoints = [
+  { in: 'sidecar/cli.ts', out: 'openconductor', banner: '#!/usr/bin/env node', sourcemap: true, minify: production, external: ['esbuild'] },
+  { in: 'sidecar/code-first/workflow.ts', out: 'workflow', sourcemap: false, minify: false, external: [] },
+];
 
 await mkdir('dist', { recursive: true });
 await copyFile(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
@@ -24,14 +35,26 @@ const contexts = await Promise.all(
       format: 'cjs',
       // jsonc-parser's UMD build hides its requires from bundlers; its ESM build does not.
       mainFields: ['module', 'main'],
-      sourcemap: true,
-      minify: production,
+      sourcemap: entry.sourcemap,
+      external: entry.external,
+      minify: entry.minify,
       banner: entry.banner ? { js: entry.banner } : undefined,
       logLevel: 'warning',
     }),
   ),
 );
 
+/** The declarations of `openconductor/workflow` (dist/workflow.d.ts), emitted by tsc from its source. */
+function emitWorkflowDeclarations() {
+  const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+  execFileSync(
+    process.execPath,
+    [tsc, 'sidecar/code-first/workflow.ts', '--ignoreConfig', '--declaration', '--emitDeclarationOnly', '--outDir', 'dist', '--target', 'es2022', '--module', 'preserve', '--lib', 'es2023', '--strict', '--skipLibCheck', '--types', 'node'],
+    { stdio: 'inherit' },
+  );
+}
+
+emitWorkflowDeclarations();
 if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));
 } else {

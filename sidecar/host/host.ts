@@ -21,6 +21,9 @@ import { declaredServers, type DeclaredServer } from '../workspace/declared-serv
 import { loadWorkflow, WorkflowFileError } from '../workspace/load';
 import { hashText, prepareDataDir, type Workspace } from '../workspace/workspace';
 import { toolInfo } from '../mcp/tool-cache';
+import { codeDeclaredServers, diagnosticsOf, evaluateBundle, isCodeWorkflowFile, loadCodeWorkflow } from '../code-first/load';
+import { prepareCodeDefinition } from '../code-first/prepare';
+import { SiteMapper } from '../code-first/sandbox';
 
 /** A request a host refuses, with what kind of problem it is (for exit codes) and a message for people. */
 export class HostError extends Error {
@@ -75,6 +78,7 @@ export class Host {
 
   /** Validates a workflow file and starts a run of it. */
   async start(params: StartParams): Promise<RunRef> {
+    if (isCodeWorkflowFile(params.file)) return this.startCode(params);
     let loaded;
     try {
       loaded = loadWorkflow(params.file, this.workspace);
@@ -102,7 +106,12 @@ export class Host {
     if (summary && summary.status !== 'running') throw new HostError(`run ${id} has ended (${summary.status}); there is nothing to resume.`, { kind: 'refused' });
     let used: DeclaredServer[] = [];
     try {
-      const { done } = await this.engine.resume(id, async ({ file, source, definitionHash, inputs }) => {
+      const { done } = await this.engine.resume(id, async ({ file, source, definitionHash, inputs, language }) => {
+        if (language === 'ts') {
+          const resolved = await this.resumeCode(id, file, source, definitionHash, inputs, serverInputs);
+          used = resolved.used;
+          return resolved.prepared;
+        }
         const sourceFile = new SourceFile(file, source);
         const parsed = parseWorkflow(sourceFile);
         const diagnostics = [...parsed.diagnostics, ...validateWorkflow(parsed, { externalServers: this.workspace.mcpConfig?.servers.keys() ?? [] })];
@@ -203,6 +212,76 @@ export class Host {
       await fn();
     } catch (error) {
       if (error instanceof RunRequestError) throw new HostError(error.message, { kind: 'refused' });
+      throw error;
+    }
+  }
+
+  /** Compiles a code-first workflow (*.workflow.ts) and starts a run of it. */
+  private async startCode(params: StartParams): Promise<RunRef> {
+    let loaded;
+    try {
+      loaded = await loadCodeWorkflow(params.file, this.workspace);
+    } catch (error) {
+      if (error instanceof WorkflowFileError) throw new HostError(error.message, { kind: 'usage' });
+      throw error;
+    }
+    const problems = [
+      ...(this.workspace.mcpConfig?.diagnostics ?? []).map((d) => formatDiagnostic(this.workspace.mcpConfig!.file, d)),
+      ...diagnosticsOf(loaded.problems).flatMap(({ file, diagnostics }) => sortDiagnostics(diagnostics).map((d) => formatDiagnostic(file, d))),
+    ];
+    if (!loaded.bundle || !loaded.hash || !loaded.workflow) {
+      throw new HostError(`${loaded.file.path} is not valid; nothing was run.`, { kind: 'invalid-workflow', diagnostics: problems });
+    }
+    const inputs = resolveInputs(loaded.workflow, params.inputs ?? {});
+    if (inputs.problems.length > 0) throw new HostError(inputs.problems.join('\n'), { kind: 'usage' });
+    const { prepared, used } = await this.prepareCode(loaded.file.path, loaded.bundle, loaded.hash, loaded.workflow, loaded.servers, inputs.values, params.serverInputs);
+    const { runId, done } = await this.engine.start({ definition: prepared, inputs: inputs.values });
+    this.afterRun(used, done);
+    return { runId };
+  }
+
+  /** Rebuilds a code-first run's definition from its pinned bundle (never from the file as it is now). */
+  private async resumeCode(
+    id: string,
+    file: string,
+    bundle: string,
+    definitionHash: string,
+    inputs: Record<string, unknown>,
+    serverInputs: Record<string, string> | undefined,
+  ): Promise<{ prepared: PreparedDefinition; used: DeclaredServer[] }> {
+    const evaluated = evaluateBundle(bundle, file);
+    if (!evaluated.workflow) {
+      throw new HostError(`run ${id} cannot resume: its pinned definition no longer loads here: ${evaluated.problems.map((p) => p.message).join(' ')}`, { kind: 'refused' });
+    }
+    // The workflow's source as the bundle embeds it: for the positions of its servers in messages.
+    const text = new SiteMapper(bundle, file).sourceContent(path.basename(file)) ?? '';
+    const servers = codeDeclaredServers(this.workspace, new SourceFile(file, text), evaluated.workflow, evaluated.rawServers);
+    return this.prepareCode(file, bundle, definitionHash, evaluated.workflow, servers, inputs, serverInputs);
+  }
+
+  private async prepareCode(
+    filePath: string,
+    bundle: string,
+    definitionHash: string,
+    workflow: WorkflowDefinition,
+    servers: Map<string, DeclaredServer>,
+    inputs: Record<string, unknown>,
+    serverInputs: Record<string, string> | undefined,
+  ): Promise<{ prepared: PreparedDefinition; used: DeclaredServer[] }> {
+    try {
+      return await prepareCodeDefinition({
+        workspace: this.workspace,
+        filePath,
+        bundle,
+        definitionHash,
+        workflow,
+        servers,
+        inputs,
+        askInput: async (input) => serverInputs?.[input.id] ?? process.env[inputEnvironmentVariable(input.id)] ?? (await this.options.askInput?.(input)),
+        log: (_level, text) => process.stderr.write(`[${workflow.name}] ${text}\n`),
+      });
+    } catch (error) {
+      if (error instanceof ServerResolutionError) throw new HostError(error.message, { kind: 'refused' });
       throw error;
     }
   }

@@ -88,6 +88,8 @@ export async function connectToHost(dataDir: string): Promise<MessageConnection 
   });
   if (!socket) return undefined;
   const connection = createMessageConnection(socket, socket);
+  // Disposing a connection leaves its socket open, which would keep the process alive.
+  connection.onDispose(() => socket.destroy());
   connection.listen();
   return connection;
 }

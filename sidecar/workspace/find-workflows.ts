@@ -3,9 +3,9 @@ import * as path from 'node:path';
 
 const SKIP = new Set(['node_modules', '.git', '.openconductor', '.vscode-test', 'dist', 'out']);
 
-/** Whether a path names a workflow file. */
+/** Whether a path names a workflow file: YAML (`*.workflow.yaml`, `*.workflow.yml`) or code-first (`*.workflow.ts`). */
 export function isWorkflowFile(file: string): boolean {
-  return /\.workflow\.ya?ml$/i.test(file);
+  return /\.workflow\.(ya?ml|ts)$/i.test(file);
 }
 
 /** The workflow files under a folder, skipping dependency and build folders. */

@@ -153,7 +153,7 @@ describe('examples run end to end against real MCP servers', function () {
     const ws = makeWorkspace('validate');
     const result = await cli(['validate', '.'], { cwd: ws });
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.match(result.stderr, /3 file\(s\): 0 error\(s\), 0 warning\(s\)/);
+    assert.match(result.stderr, /4 file\(s\): 0 error\(s\), 0 warning\(s\)/);
 
     const tools = await cli(['servers', 'tools', 'everything', '--json'], { cwd: ws });
     assert.equal(tools.code, 0, tools.stderr);

@@ -43,7 +43,10 @@ async function control(
 
 /** `openconductor runs resume <id>`: carries an unfinished run on (after a crash, or one left waiting). */
 export function resumeCommand(id: string, options: { json: boolean }, global: GlobalOptions): Promise<number> {
-  return control(id, global, options.json, `openconductor runs resume ${id}`, async (_handle, runId) => `resuming run ${runId}`, false);
+  return control(id, global, options.json, `openconductor runs resume ${id}`, async (handle, runId) => {
+    await handle.resume(runId); // refuses a run that has ended
+    return `resuming run ${runId}`;
+  }, false);
 }
 
 /** `openconductor runs cancel <id>`: cancels a run; its completed steps are compensated. */

@@ -4,6 +4,7 @@ import { hasErrors } from '../../../common/diagnostics';
 import { stepDependencies } from '../../../common/workflow/graph';
 import { resolveInputs } from '../../../common/workflow/inputs';
 import { inputEnvironmentVariable } from '../../engine/resolve-servers';
+import { diagnosticsOf, isCodeWorkflowFile, loadCodeWorkflow } from '../../code-first/load';
 import { loadWorkflow } from '../../workspace/load';
 import { displayPath } from '../../workspace/workspace';
 import { printDiagnostics } from '../diagnostics-output';
@@ -27,23 +28,40 @@ export interface RunOptions {
 export async function runCommand(file: string, options: RunOptions, global: GlobalOptions): Promise<number> {
   const err = Style.for(process.stderr, global.color);
   const workspace = workspaceFor(file, global);
-  const loaded = loadWorkflow(path.resolve(file), workspace);
   if (workspace.mcpConfig && hasErrors(workspace.mcpConfig.diagnostics)) {
     printDiagnostics(process.stderr, workspace.mcpConfig.file, workspace.mcpConfig.diagnostics, err);
   }
-  printDiagnostics(process.stderr, loaded.file, loaded.diagnostics, err);
-  if (!loaded.workflow || hasErrors(loaded.diagnostics)) throw new CommandFailure(`${loaded.file.path} is not valid; nothing was run.`);
-  const given = { typed: readInputsFile(options.inputs), text: parseInputFlags(options.input) };
-  const inputs = resolveInputs(loaded.workflow, given);
-  if (inputs.problems.length > 0) throw new UsageError(inputs.problems.join('\n'));
-  const serverInputs = await askServerInputs(loaded.servers, loaded.workflow.steps.flatMap((s) => (s.kind === 'call' ? [s.server.name, ...(s.compensate ? [s.compensate.server.name] : [])] : [])), workspace.mcpConfig?.inputs ?? []);
+  let given: { typed?: Record<string, unknown>; text: Record<string, string> };
+  let serverInputs: Record<string, string>;
+  let dependencies: Map<string, string[]> | undefined;
+  if (isCodeWorkflowFile(file)) {
+    // Code-first: compiled and checked here too, so that problems print before anything starts.
+    const loaded = await loadCodeWorkflow(path.resolve(file), workspace);
+    for (const { file: source, diagnostics } of diagnosticsOf(loaded.problems)) printDiagnostics(process.stderr, source, diagnostics, err);
+    if (!loaded.bundle || !loaded.workflow) throw new CommandFailure(`${loaded.file.path} is not valid; nothing was run.`);
+    given = { typed: readInputsFile(options.inputs), text: parseInputFlags(options.input) };
+    const inputs = resolveInputs(loaded.workflow, given);
+    if (inputs.problems.length > 0) throw new UsageError(inputs.problems.join('\n'));
+    // The code decides which servers it calls: ask for the inputs of those it names.
+    const bundle = loaded.bundle;
+    const named = [...loaded.servers.keys()].filter((name) => ['"', "'", '`'].some((q) => bundle.includes(`${q}${name}${q}`)));
+    serverInputs = await askServerInputs(loaded.servers, named, workspace.mcpConfig?.inputs ?? []);
+  } else {
+    const loaded = loadWorkflow(path.resolve(file), workspace);
+    printDiagnostics(process.stderr, loaded.file, loaded.diagnostics, err);
+    if (!loaded.workflow || hasErrors(loaded.diagnostics)) throw new CommandFailure(`${loaded.file.path} is not valid; nothing was run.`);
+    given = { typed: readInputsFile(options.inputs), text: parseInputFlags(options.input) };
+    const inputs = resolveInputs(loaded.workflow, given);
+    if (inputs.problems.length > 0) throw new UsageError(inputs.problems.join('\n'));
+    serverInputs = await askServerInputs(loaded.servers, loaded.workflow.steps.flatMap((s) => (s.kind === 'call' ? [s.server.name, ...(s.compensate ? [s.compensate.server.name] : [])] : [])), workspace.mcpConfig?.inputs ?? []);
+    dependencies = new Map([...stepDependencies(loaded.workflow)].map(([id, deps]) => [id, [...new Set(deps.map((d) => d.step))]]));
+  }
 
   const handle = await obtainHost(workspace, `openconductor run ${displayPath(path.resolve(file))}`);
   const buffer = new EventBuffer(handle);
   try {
     const { runId } = await handle.start({ file: path.resolve(file), inputs: given, serverInputs });
-    const dependencies = new Map([...stepDependencies(loaded.workflow)].map(([id, deps]) => [id, [...new Set(deps.map((d) => d.step))]]));
-    const { code, handle: last } = await follow(handle, buffer, runId, workspace, { json: options.json, global, dependencies });
+    const { code, handle: last } = await follow(handle, buffer, runId, workspace, { json: options.json, global, ...(dependencies && { dependencies }) });
     await closeHost(last);
     return code;
   } catch (error) {

@@ -5,6 +5,7 @@ import type { SourceFile } from '../../../common/source';
 import { resolveInputs } from '../../../common/workflow/inputs';
 import type { ToolInfo } from '../../../common/workflow/tool-arguments';
 import { resolveServers } from '../../engine/resolve-servers';
+import { diagnosticsOf, isCodeWorkflowFile, loadCodeWorkflow } from '../../code-first/load';
 import { findWorkflowFiles } from '../../workspace/find-workflows';
 import { loadWorkflow, WorkflowFileError, type LoadedWorkflow } from '../../workspace/load';
 import type { Workspace } from '../../workspace/workspace';
@@ -34,6 +35,29 @@ export async function validateCommand(targets: string[], options: ValidateOption
   let warnings = 0;
   for (const file of files) {
     const workspace = workspaceFor(file, global);
+    if (isCodeWorkflowFile(file)) {
+      // Code-first: compiled and loaded (its module code runs in the sandbox); --connect changes nothing, as the
+      // servers a workflow calls are known only as it runs.
+      let code;
+      try {
+        code = await loadCodeWorkflow(path.resolve(file), workspace);
+      } catch (error) {
+        if (!(error instanceof WorkflowFileError)) throw error;
+        process.stderr.write(`${error.message}\n`);
+        errors++;
+        continue;
+      }
+      const groups = diagnosticsOf(code.problems);
+      if (!groups.some((g) => g.file === code.file)) groups.unshift({ file: code.file, diagnostics: [] });
+      for (const { file: source, diagnostics } of groups) {
+        errors += diagnostics.filter((d) => d.severity === 'error').length;
+        warnings += diagnostics.filter((d) => d.severity === 'warning').length;
+        if (options.json) reports.push(report(source, diagnostics));
+        else printDiagnostics(process.stdout, source, diagnostics, style);
+      }
+      if (!options.json && !code.problems.some((p) => p.diagnostic.severity === 'error')) process.stderr.write(`${style.green('✓')} ${code.file.path}\n`);
+      continue;
+    }
     let loaded: LoadedWorkflow;
     try {
       loaded = options.connect ? await loadWithLiveTools(file, workspace) : loadWorkflow(path.resolve(file), workspace);
@@ -59,7 +83,7 @@ function expandTargets(targets: string[]): string[] {
   for (const target of targets) {
     if (fs.existsSync(target) && fs.statSync(target).isDirectory()) {
       const found = findWorkflowFiles(target);
-      if (found.length === 0) throw new UsageError(`no *.workflow.yaml files under ${target}.`);
+      if (found.length === 0) throw new UsageError(`no workflow files (*.workflow.yaml, *.workflow.ts) under ${target}.`);
       files.push(...found);
     } else {
       files.push(target);
