@@ -63,12 +63,18 @@ function newStep(id: string): StepDetails {
   return { id, status: 'pending', attempts: 0, failedAttempts: 0, itemsDone: 0 };
 }
 
+/** Each folded run's steps by id: a run of a long workflow folds an event per step, and a search per event adds up. */
+const stepIndexes = new WeakMap<RunDetails, Map<string, StepDetails>>();
+
 /** A step by id; a code-first workflow's steps appear as it calls them. */
 function stepOf(run: RunDetails, id: string): StepDetails {
-  let step = run.steps.find((s) => s.id === id);
+  let index = stepIndexes.get(run);
+  if (!index) stepIndexes.set(run, (index = new Map(run.steps.map((s) => [s.id, s]))));
+  let step = index.get(id);
   if (!step) {
     step = newStep(id);
     run.steps.push(step);
+    index.set(id, step);
   }
   return step;
 }

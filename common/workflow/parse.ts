@@ -25,6 +25,7 @@ import {
   type WorkflowDefinition,
 } from './model';
 import { checkSchema } from './schema';
+import { inferInputType } from './validate';
 
 /** The result of parsing a workflow file: the model (when the file is a mapping at all) and every problem found on the way. */
 export interface ParsedWorkflow {
@@ -157,7 +158,7 @@ class ModelBuilder {
       inputs.push({
         name: String(pair.key.value),
         range: rangeOf(pair.key)!,
-        type: (typeof spec.type === 'string' ? spec.type : inferType(spec.default)) as InputType,
+        type: (typeof spec.type === 'string' ? spec.type : inferInputType(spec.default)) as InputType,
         ...(typeof spec.description === 'string' && { description: spec.description }),
         ...(hasDefault && { default: spec.default }),
         required: typeof spec.required === 'boolean' ? spec.required : !hasDefault,
@@ -399,14 +400,6 @@ export function constantOf(value: ValueTemplate): { value: unknown } | undefined
   if (value.kind === 'literal') return { value: value.value };
   if (value.kind === 'template') return undefined;
   return value.constant;
-}
-
-function inferType(value: unknown): InputType {
-  if (Array.isArray(value)) return 'array';
-  if (value !== null && typeof value === 'object') return 'object';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
-  if (typeof value === 'boolean') return 'boolean';
-  return 'string';
 }
 
 /** The range of a YAML node, without trailing comments. */

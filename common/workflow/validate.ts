@@ -5,7 +5,7 @@ import type { Range } from '../source';
 import { didYouMean } from '../suggest';
 import { withArticle } from '../words';
 import { findCycles, stepDependencies } from './graph';
-import type { InputDefinition, Named, StepDefinition, ValueTemplate, WorkflowDefinition } from './model';
+import type { InputDefinition, InputType, Named, StepDefinition, ValueTemplate, WorkflowDefinition } from './model';
 import type { ParsedWorkflow } from './parse';
 import { expressionSites, rangeAtPath, type ExpressionSite } from './template-walk';
 import { checkArguments, COMPUTED, type ToolInfo } from './tool-arguments';
@@ -317,6 +317,15 @@ export function inputValueProblem(input: InputDefinition, value: unknown): strin
     return `must be one of ${input.enum.map((e) => JSON.stringify(e)).join(', ')}, not ${JSON.stringify(value)}`;
   }
   return undefined;
+}
+
+/** The type of an input declared without one: that of its default (a string when it has none). */
+export function inferInputType(value: unknown): InputType {
+  if (Array.isArray(value)) return 'array';
+  if (value !== null && typeof value === 'object') return 'object';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  if (typeof value === 'boolean') return 'boolean';
+  return 'string';
 }
 
 function literalEntry(value: ValueTemplate, key: string): unknown {

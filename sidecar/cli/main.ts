@@ -33,7 +33,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('run')
     .description('run a workflow and show its progress; prints its outputs at the end')
-    .argument('<file>', 'a *.workflow.yaml file')
+    .argument('<file>', 'a *.workflow.yaml or *.workflow.ts file')
     .addOption(new Option('-i, --input <name=value>', 'an input value (repeatable)').argParser(collect).default([]))
     .option('--inputs <file.json>', 'input values from a JSON object')
     .option('--json', 'one JSON object per event on stdout, then the result', false)

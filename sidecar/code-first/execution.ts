@@ -4,8 +4,11 @@ import type { RunDetails, StepDetails } from '../../common/runs';
 import type { WorkflowDefinition } from '../../common/workflow/model';
 import { attemptCall, type AttemptOutcome, type BreakerGate } from '../engine/calls';
 import type { Execution, PreparedDefinition } from '../engine/execution';
+import { callInterrupted, stepCancelled } from '../engine/interruptions';
 import { nextAttempt } from '../engine/retry';
-import { RunRequestError, type RunEnvironment, type RunResult } from '../engine/run';
+import { RunRequestError, runResult, type RunEnvironment, type RunResult } from '../engine/run';
+import { ArmedTimers } from '../engine/timers';
+import { approvalResolved, SignalClaims, signalTaken, signalTimedOut, timerFired } from '../engine/waits';
 import type { ServerSpec } from '../mcp/connection';
 import { errorInfo } from '../mcp/errors';
 import { callPolicy, durationOption, operationOptions, signalNameProblem, stepIdProblem, type CallPolicy } from './options';
@@ -151,8 +154,8 @@ export class CodeExecution implements Execution {
   private readonly dirty = new Set<Op>();
   private readonly terminal = new Set<string>();
   private readonly busy = new Set<string>();
-  private readonly armed = new Map<string, number>();
-  private readonly taking = new Set<number>();
+  private readonly armed: ArmedTimers;
+  private readonly signals = new SignalClaims();
   private readonly mapper: SiteMapper;
   private sandbox?: Sandbox;
   /** The workflow clock: the time of the event the code last saw. */
@@ -183,6 +186,7 @@ export class CodeExecution implements Execution {
     private readonly env: RunEnvironment,
   ) {
     this.mapper = new SiteMapper(plan.bundle, plan.filePath);
+    this.armed = new ArmedTimers(env.timers);
   }
 
   get runId(): string {
@@ -272,11 +276,7 @@ export class CodeExecution implements Execution {
     for (const step of this.run.steps) {
       if (!step.inFlight) continue;
       const cancelled = this.run.cancelRequested !== undefined && !this.isAfterCancel(this.recorded.get(step.id)?.seq);
-      bodies.push(
-        cancelled
-          ? { type: 'StepFailed', step: step.id, attempt: step.attempts, error: { type: 'Cancelled', message: `cancelled: ${this.run.cancelRequested}` }, durationMs: 0 }
-          : { type: 'StepAttemptFailed', step: step.id, attempt: step.attempts, error: { type: 'Interrupted', message: 'the engine stopped during the call (a crash or a restart); it is sent again with the same idempotency key.' }, retryAt: now },
-      );
+      bodies.push(cancelled ? stepCancelled({ step: step.id }, this.run.cancelRequested!, step.attempts, 0) : callInterrupted({ step: step.id }, step.attempts, now));
     }
     if (bodies.length > 0) await this.record(...bodies);
     this.start();
@@ -611,7 +611,6 @@ export class CodeExecution implements Execution {
       op.abort.abort();
       op.wake?.();
     }
-    for (const id of this.armed.values()) this.env.timers.cancel(id);
     this.armed.clear();
     const ended = this.run.cancelRequested !== undefined ? `the run was cancelled (${this.run.cancelRequested})` : last.type === 'WorkflowFailed' ? 'the run failed' : 'the workflow function returned';
     const open = new Set<string>();
@@ -662,7 +661,7 @@ export class CodeExecution implements Execution {
           ? { type: 'ApprovalRequested', step: op.id, ...(op.message !== undefined && { message: op.message }), ...(op.timeoutMs !== undefined && { expiresAt: now + op.timeoutMs }) }
           : { type: 'SignalWaitStarted', step: op.id, name: op.signalName!, ...(op.timeoutMs !== undefined && { expiresAt: now + op.timeoutMs }) };
     // A wait asked for once the run is being cancelled ends at once: a cancelled run does not wait for people or time.
-    const bodies: RunEventBody[] = this.run.cancelRequested !== undefined ? [first, { type: 'StepFailed', step: op.id, attempt: 0, error: { type: 'Cancelled', message: `cancelled: ${this.run.cancelRequested}` }, durationMs: 0 }] : [first];
+    const bodies = this.run.cancelRequested !== undefined ? [first, stepCancelled({ step: op.id }, this.run.cancelRequested, 0, 0)] : [first];
     this.work(op.id, () => this.record(...bodies));
   }
 
@@ -684,7 +683,7 @@ export class CodeExecution implements Execution {
       }
       if (this.closing) return;
       if (this.cancelling(op)) {
-        await this.record({ type: 'StepFailed', step: op.id, attempt: attempts, error: { type: 'Cancelled', message: `cancelled: ${this.run.cancelRequested}` }, durationMs: this.env.now() - startedAt });
+        await this.record(stepCancelled({ step: op.id }, this.run.cancelRequested!, attempts, this.env.now() - startedAt));
         return;
       }
       attempts++;
@@ -703,7 +702,7 @@ export class CodeExecution implements Execution {
       }
       let error: ErrorInfo = outcome.error;
       if (this.cancelling(op)) {
-        await this.record({ type: 'StepFailed', step: op.id, attempt: attempts, error: { ...error, type: 'Cancelled', message: `cancelled: ${this.run.cancelRequested}` }, durationMs });
+        await this.record(stepCancelled({ step: op.id }, this.run.cancelRequested!, attempts, durationMs, error));
         return;
       }
       const decision = nextAttempt(policy.retry, failed + 1, error, ended, deadline, outcome.notBefore);
@@ -792,35 +791,25 @@ export class CodeExecution implements Execution {
       const waiting = step?.waiting;
       if (!step || !waiting) continue;
       if (this.cancelling(op)) {
-        this.disarm(op.id);
-        this.work(op.id, () => this.record({ type: 'StepFailed', step: op.id, attempt: 0, error: { type: 'Cancelled', message: `cancelled: ${this.run.cancelRequested}` }, durationMs: this.env.now() - (step.startedAt ?? this.env.now()) }));
+        this.armed.disarm(op.id);
+        this.work(op.id, () => this.record(stepCancelled({ step: op.id }, this.run.cancelRequested!, 0, this.env.now() - (step.startedAt ?? this.env.now()))));
         continue;
       }
       if (waiting.timer) {
         const fireAt = waiting.timer.fireAt;
-        this.whenDue(op.id, fireAt, () =>
-          this.record({ type: 'TimerFired', step: op.id }, { type: 'StepCompleted', step: op.id, output: { firedAt: this.env.now() }, durationMs: this.env.now() - (step.startedAt ?? fireAt) }),
-        );
+        this.whenDue(op.id, fireAt, () => this.record(...timerFired(op.id, this.env.now(), this.env.now() - (step.startedAt ?? fireAt))));
       } else if (waiting.approval) {
         if (waiting.approval.expiresAt !== undefined) this.whenDue(op.id, waiting.approval.expiresAt, () => this.resolveApproval(op.id, op.onTimeout === 'approve', 'timeout'));
       } else if (waiting.signal) {
-        const name = waiting.signal.name;
-        const signal = this.run.signals.find((s) => s.name === name && !s.taken && !this.taking.has(s.seq));
+        const signal = this.signals.claim(this.run.signals, waiting.signal.name);
         if (signal) {
-          this.taking.add(signal.seq);
-          this.disarm(op.id);
-          this.work(op.id, async () => {
-            try {
-              await this.record({ type: 'StepCompleted', step: op.id, output: signal.payload, signal: signal.seq, durationMs: this.env.now() - (step.startedAt ?? this.env.now()) });
-            } finally {
-              this.taking.delete(signal.seq);
-            }
-          });
+          this.armed.disarm(op.id);
+          this.work(op.id, () => this.signals.hand(signal, () => this.record(signalTaken(op.id, signal, this.env.now() - (step.startedAt ?? this.env.now())))));
         } else if (waiting.signal.expiresAt !== undefined) {
           const expiresAt = waiting.signal.expiresAt;
-          this.whenDue(op.id, expiresAt, () =>
-            this.record({ type: 'StepFailed', step: op.id, attempt: 0, error: { type: 'Timeout', message: `${op.label} waited until its timeout of ${op.timeoutMs ?? expiresAt - (step.startedAt ?? expiresAt)}ms.`, step: op.id, ...(op.site && { location: op.site }) }, durationMs: expiresAt - (step.startedAt ?? expiresAt) }),
-          );
+          const waitedMs = expiresAt - (step.startedAt ?? expiresAt);
+          const message = `${op.label} waited until its timeout of ${op.timeoutMs ?? waitedMs}ms.`;
+          this.whenDue(op.id, expiresAt, () => this.record(signalTimedOut(op.id, message, waitedMs, op.site)));
         }
       }
     }
@@ -830,13 +819,11 @@ export class CodeExecution implements Execution {
     this.busy.add(stepId);
     try {
       const step = this.stepState(stepId);
-      await this.record(
-        { type: 'ApprovalResolved', step: stepId, approved, by, ...(comment !== undefined && { comment }) },
-        { type: 'StepCompleted', step: stepId, output: { approved, by, comment: comment ?? null }, durationMs: this.env.now() - (step?.startedAt ?? this.env.now()) },
-      );
+      // A rejection is a decision too: the code gets it and decides what follows, the step does not fail.
+      await this.record(...approvalResolved({ step: stepId, approved, by, comment }, this.env.now() - (step?.startedAt ?? this.env.now())));
     } finally {
       this.busy.delete(stepId);
-      this.disarm(stepId);
+      this.armed.disarm(stepId);
       this.touch(stepId);
       this.scheduleTick();
     }
@@ -844,25 +831,14 @@ export class CodeExecution implements Execution {
 
   private whenDue(id: string, at: number, fn: () => Promise<void>): void {
     if (at > this.env.now()) {
-      if (this.armed.has(id)) return;
-      this.armed.set(
-        id,
-        this.env.timers.schedule(at, () => {
-          this.armed.delete(id);
-          this.touch(id);
-          this.tick();
-        }),
-      );
+      this.armed.arm(id, at, () => {
+        this.touch(id);
+        this.tick();
+      });
       return;
     }
-    this.disarm(id);
+    this.armed.disarm(id);
     this.work(id, fn);
-  }
-
-  private disarm(id: string): void {
-    const handle = this.armed.get(id);
-    if (handle !== undefined) this.env.timers.cancel(handle);
-    this.armed.delete(id);
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -947,10 +923,8 @@ export class CodeExecution implements Execution {
       op.abort.abort();
       op.wake?.();
     }
-    for (const id of this.armed.values()) this.env.timers.cancel(id);
     this.armed.clear();
-    const { status, outputs, error } = this.run;
-    this.resolveDone({ runId: this.runId, status, ...(outputs && { outputs }), ...(error && { error }) });
+    this.resolveDone(runResult(this.runId, this.run));
   }
 }
 

@@ -15,7 +15,7 @@ import {
   type WorkflowDefaults,
   type WorkflowDefinition,
 } from '../../common/workflow/model';
-import { inputValueProblem } from '../../common/workflow/validate';
+import { inferInputType, inputValueProblem } from '../../common/workflow/validate';
 
 /**
  * The options of `workflow(options, fn)` checked and turned into the YAML language's model (a WorkflowDefinition
@@ -121,14 +121,6 @@ function serverTemplate(value: unknown, range: Range, where: string, problems: P
   return { kind: 'literal', value, range };
 }
 
-function inferType(value: unknown): InputType {
-  if (Array.isArray(value)) return 'array';
-  if (value !== null && typeof value === 'object') return 'object';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
-  if (typeof value === 'boolean') return 'boolean';
-  return 'string';
-}
-
 /**
  * Checks a workflow's options (as JSON) and builds its model. Every problem is reported at `range` (where
  * workflow() is called: the options have no positions of their own once the code has run).
@@ -161,7 +153,7 @@ export function workflowModel(raw: unknown, range: Range): { workflow?: Workflow
     const input: InputDefinition = {
       name,
       range,
-      type: INPUT_TYPES.includes(spec.type as InputType) ? (spec.type as InputType) : inferType(spec.default),
+      type: INPUT_TYPES.includes(spec.type as InputType) ? (spec.type as InputType) : inferInputType(spec.default),
       ...(typeof spec.description === 'string' && { description: spec.description }),
       ...(hasDefault && { default: spec.default }),
       required: typeof spec.required === 'boolean' ? spec.required : !hasDefault,

@@ -50,12 +50,6 @@ export interface EngineOptions {
   now?: () => number;
 }
 
-/** A run the engine cannot resume, and why. */
-export interface ResumeFailure {
-  runId: string;
-  reason: string;
-}
-
 /**
  * Runs workflows durably. Every run's events go through the store, whose durability gates every step; the
  * engine routes each durable event back to its run, keeps the timers of every waiting run in one queue, and
@@ -138,12 +132,12 @@ export class Engine {
 
   /**
    * Resumes one run from its journal: its pinned definition, its history, its waits. A run already loaded here
-   * is returned as it is; a run that has ended resolves at once.
+   * is returned as it is; a run that has ended resolves at once. `events` saves reading a history already read.
    */
-  async resume(runId: string, prepare: PrepareResume): Promise<{ runId: string; done: Promise<RunResult> }> {
+  async resume(runId: string, prepare: PrepareResume, events?: RunEvent[]): Promise<{ runId: string; done: Promise<RunResult> }> {
     const loaded = this.runs.get(runId);
     if (loaded) return { runId, done: loaded.done };
-    const history = this.store.events(runId);
+    const history = events ?? this.store.events(runId);
     const started = history[0];
     if (!started || started.type !== 'WorkflowStarted') throw new RunRequestError(`no run '${runId}' in this store.`);
     const source = this.store.definitionSource(started.definitionHash);
@@ -154,21 +148,6 @@ export class Engine {
     for (const event of history) run.apply(event);
     await run.resume();
     return { runId, done: this.track(run) };
-  }
-
-  /** Resumes every run the journal shows unfinished; returns the runs it could not resume, with why. */
-  async recover(prepare: PrepareResume): Promise<{ resumed: string[]; failed: ResumeFailure[] }> {
-    const resumed: string[] = [];
-    const failed: ResumeFailure[] = [];
-    for (const runId of this.store.openRunIds()) {
-      try {
-        await this.resume(runId, prepare);
-        resumed.push(runId);
-      } catch (error) {
-        failed.push({ runId, reason: error instanceof Error ? error.message : String(error) });
-      }
-    }
-    return { resumed, failed };
   }
 
   /** The run executing here, or a clear error. */

@@ -15,7 +15,9 @@ import { attemptCall, type BreakerGate, type ToolConnection } from './calls';
 import { nextAttempt } from './retry';
 import type { Execution, PreparedDefinition } from './execution';
 import type { HeldEvent } from './hold-back';
-import type { TimerQueue } from './timers';
+import { callInterrupted, stepCancelled } from './interruptions';
+import { ArmedTimers, type TimerQueue } from './timers';
+import { approvalResolved, SignalClaims, signalTaken, signalTimedOut, timerFired } from './waits';
 
 /** What a run needs from the engine around it. */
 export interface RunEnvironment {
@@ -49,10 +51,31 @@ export interface RunPlan {
   definitionHash: string;
   inputs: Record<string, unknown>;
   servers: Map<string, ServerSpec>;
+  graph: StepGraph;
+}
+
+/** A workflow's steps and what depends on what: the same for every run of a definition, so worked out once. */
+interface StepGraph {
+  defs: ReadonlyMap<string, StepDefinition>;
+  /** For each step, how many other steps it needs. */
+  needs: ReadonlyMap<string, number>;
+  dependents: ReadonlyMap<string, readonly string[]>;
+}
+
+function stepGraph(workflow: WorkflowDefinition): StepGraph {
+  const needs = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const [id, deps] of stepDependencies(workflow)) {
+    const distinct = new Set(deps.map((d) => d.step));
+    needs.set(id, distinct.size);
+    for (const need of distinct) dependents.set(need, [...(dependents.get(need) ?? []), id]);
+  }
+  return { defs: new Map(workflow.steps.map((s) => [s.id, s])), needs, dependents };
 }
 
 /** A YAML workflow ready to run: each run of it executes as a RunExecution. */
-export function yamlDefinition(definition: Omit<RunPlan, 'runId' | 'inputs'>): PreparedDefinition {
+export function yamlDefinition(definition: Omit<RunPlan, 'runId' | 'inputs' | 'graph'>): PreparedDefinition {
+  const graph = stepGraph(definition.workflow);
   return {
     name: definition.workflow.name,
     filePath: definition.filePath,
@@ -60,7 +83,7 @@ export function yamlDefinition(definition: Omit<RunPlan, 'runId' | 'inputs'>): P
     definitionHash: definition.definitionHash,
     source: definition.file.text,
     servers: definition.servers,
-    execute: (runId, inputs, env) => new RunExecution({ ...definition, runId, inputs }, env),
+    execute: (runId, inputs, env) => new RunExecution({ ...definition, graph, runId, inputs }, env),
   };
 }
 
@@ -70,6 +93,12 @@ export interface RunResult {
   status: RunStatus;
   outputs?: Record<string, unknown>;
   error?: ErrorInfo;
+}
+
+/** How a run that has ended ended, from its details. */
+export function runResult(runId: string, run: RunDetails): RunResult {
+  const { status, outputs, error } = run;
+  return { runId, status, ...(outputs && { outputs }), ...(error && { error }) };
 }
 
 /** A request the run cannot take, with the reason in words (not waiting, unknown step…). */
@@ -93,23 +122,23 @@ export class RunExecution implements Execution {
   /** The run's steps by id, and the `steps` expression context of the finished ones: kept as events arrive. */
   private readonly stepIndex = new Map<string, StepDetails>();
   private readonly stepsContext: Record<string, unknown> = {};
-  private readonly defs: Map<string, StepDefinition>;
+  private readonly defs: ReadonlyMap<string, StepDefinition>;
   /** For each step, how many of its dependencies have not finished; and who depends on it. */
-  private readonly remaining = new Map<string, number>();
-  private readonly dependents = new Map<string, string[]>();
+  private readonly remaining: Map<string, number>;
+  private readonly dependents: ReadonlyMap<string, readonly string[]>;
   /** Unfinished steps that advance() must look at: those started, and the pending ones whose dependencies finished. */
   private readonly candidates = new Set<string>();
   private finishedSteps = 0;
   /** Work this process is doing now, by call id (`step` or `step/index`), plus `compensation` and `finish`. */
   private readonly active = new Set<string>();
   /** Timers armed in the engine's queue, by what they are for. */
-  private readonly armed = new Map<string, number>();
+  private readonly armed: ArmedTimers;
   /** Foreach lists, evaluated once per process (the journal keeps their length to check a rebuilt run against). */
   private readonly lists = new Map<string, unknown[]>();
   /** StepScheduled events held back while their calls are quick, by call id. */
   private readonly held = new Map<string, HeldEvent<{ runId: string; body: RunEventBody }>>();
   /** Signals this process is handing to a step, not yet durable as taken. */
-  private readonly taking = new Set<number>();
+  private readonly signals = new SignalClaims();
   private abort = new AbortController();
   private storeFailure?: unknown;
   private advancing = false;
@@ -127,13 +156,11 @@ export class RunExecution implements Execution {
     private readonly plan: RunPlan,
     private readonly env: RunEnvironment,
   ) {
-    this.defs = new Map(plan.workflow.steps.map((s) => [s.id, s]));
-    for (const [id, deps] of stepDependencies(plan.workflow)) {
-      const needs = [...new Set(deps.map((d) => d.step))];
-      this.remaining.set(id, needs.length);
-      for (const need of needs) this.dependents.set(need, [...(this.dependents.get(need) ?? []), id]);
-      if (needs.length === 0) this.candidates.add(id);
-    }
+    this.defs = plan.graph.defs;
+    this.dependents = plan.graph.dependents;
+    this.remaining = new Map(plan.graph.needs);
+    for (const [id, needs] of plan.graph.needs) if (needs === 0) this.candidates.add(id);
+    this.armed = new ArmedTimers(env.timers);
     // Every call in flight relays the run's signal; a wide fan-out is not a leak.
     setMaxListeners(0, this.abort.signal);
   }
@@ -191,12 +218,7 @@ export class RunExecution implements Execution {
       for (const [call, index] of callsOf(step)) {
         if (!call.inFlight) continue;
         const key = index === undefined ? { step: step.id } : { step: step.id, index };
-        const error: ErrorInfo = { type: 'Interrupted', message: 'the engine stopped during the call (a crash or a restart); it is sent again with the same idempotency key.' };
-        interrupted.push(
-          this.run.cancelRequested
-            ? { type: 'StepFailed', ...key, attempt: call.attempts, error: { type: 'Cancelled', message: `cancelled: ${this.run.cancelRequested}` }, durationMs: 0 }
-            : { type: 'StepAttemptFailed', ...key, attempt: call.attempts, error, retryAt: now },
-        );
+        interrupted.push(this.run.cancelRequested ? stepCancelled(key, this.run.cancelRequested, call.attempts, 0) : callInterrupted(key, call.attempts, now));
       }
     }
     for (const body of interrupted) await this.record(body);
@@ -238,10 +260,8 @@ export class RunExecution implements Execution {
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
-    for (const id of this.armed.values()) this.env.timers.cancel(id);
     this.armed.clear();
-    const { status, outputs, error } = this.run;
-    this.resolveDone({ runId: this.runId, status, ...(outputs && { outputs }), ...(error && { error }) });
+    this.resolveDone(runResult(this.runId, this.run));
   }
 
   /** Decides what to do next from the journaled state. Idempotent: call it after anything changes. */
@@ -433,26 +453,9 @@ export class RunExecution implements Execution {
 
   /** Runs `fn` as `id` once `at` has come, arming a timer until then. */
   private whenDue(id: string, at: number, fn: () => Promise<void>): void {
-    if (at > this.env.now()) return this.arm(id, at);
-    this.disarm(id);
+    if (at > this.env.now()) return this.armed.arm(id, at, () => this.advance());
+    this.armed.disarm(id);
     this.work(id, fn);
-  }
-
-  private arm(key: string, at: number): void {
-    if (this.armed.has(key)) return;
-    this.armed.set(
-      key,
-      this.env.timers.schedule(at, () => {
-        this.armed.delete(key);
-        this.advance();
-      }),
-    );
-  }
-
-  private disarm(key: string): void {
-    const id = this.armed.get(key);
-    if (id !== undefined) this.env.timers.cancel(id);
-    this.armed.delete(key);
   }
 
   private async completeForeach(def: StepDefinition): Promise<void> {
@@ -520,7 +523,7 @@ export class RunExecution implements Execution {
       if (at) error = { ...error, location: this.plan.file.location(at.start) };
     }
     if (this.run.cancelRequested) {
-      return this.record({ type: 'StepFailed', ...key, error: { ...error, type: 'Cancelled', message: `cancelled: ${this.run.cancelRequested}` }, attempt, durationMs });
+      return this.record(stepCancelled(key, this.run.cancelRequested, attempt, durationMs, error));
     }
     const decision = nextAttempt(def.retry, call.failedAttempts + 1, error, ended, deadline, outcome.notBefore);
     if ('at' in decision) return this.record({ type: 'StepAttemptFailed', ...key, attempt, error, retryAt: decision.at });
@@ -541,26 +544,18 @@ export class RunExecution implements Execution {
     if (!waiting || this.active.has(def.id)) return;
     if (waiting.timer) {
       const firedAt = waiting.timer.fireAt;
-      this.whenDue(def.id, firedAt, () => this.record({ type: 'TimerFired', step: def.id }, { type: 'StepCompleted', step: def.id, output: { firedAt: this.env.now() }, durationMs: this.env.now() - (step.startedAt ?? firedAt) }));
+      this.whenDue(def.id, firedAt, () => this.record(...timerFired(def.id, this.env.now(), this.env.now() - (step.startedAt ?? firedAt))));
     } else if (waiting.approval?.expiresAt !== undefined) {
       this.whenDue(def.id, waiting.approval.expiresAt, () => this.resolveApproval(def, def.approval!.onTimeout === 'approve', 'timeout'));
     } else if (waiting.signal) {
       const name = waiting.signal.name;
-      const signal = this.run.signals.find((s) => s.name === name && !s.taken && !this.taking.has(s.seq));
+      const signal = this.signals.claim(this.run.signals, name);
       if (signal) {
-        this.taking.add(signal.seq);
-        this.disarm(def.id);
-        this.work(def.id, async () => {
-          try {
-            await this.record({ type: 'StepCompleted', step: def.id, output: signal.payload, signal: signal.seq, durationMs: this.env.now() - (step.startedAt ?? this.env.now()) });
-          } finally {
-            this.taking.delete(signal.seq);
-          }
-        });
+        this.armed.disarm(def.id);
+        this.work(def.id, () => this.signals.hand(signal, () => this.record(signalTaken(def.id, signal, this.env.now() - (step.startedAt ?? this.env.now())))));
       } else if (waiting.signal.expiresAt !== undefined) {
-        this.whenDue(def.id, waiting.signal.expiresAt, () =>
-          this.record({ type: 'StepFailed', step: def.id, error: { type: 'Timeout', message: `step '${def.id}' waited for signal '${name}' until its timeout of ${def.signal!.timeoutMs}ms.`, step: def.id }, attempt: 0, durationMs: def.signal!.timeoutMs! }),
-        );
+        const message = `step '${def.id}' waited for signal '${name}' until its timeout of ${def.signal!.timeoutMs}ms.`;
+        this.whenDue(def.id, waiting.signal.expiresAt, () => this.record(signalTimedOut(def.id, message, def.signal!.timeoutMs!)));
       }
     }
   }
@@ -569,18 +564,13 @@ export class RunExecution implements Execution {
     this.active.add(def.id);
     try {
       const step = this.stepState(def.id);
-      const resolved: RunEventBody = { type: 'ApprovalResolved', step: def.id, approved, by, ...(comment !== undefined && { comment }) };
       const durationMs = this.env.now() - (step.startedAt ?? this.env.now());
-      const output = { approved, by, comment: comment ?? null };
-      if (approved || def.approval!.onReject === 'continue') {
-        await this.record(resolved, { type: 'StepCompleted', step: def.id, output, durationMs });
-      } else {
-        const why = by === 'timeout' ? 'its approval timed out (onTimeout: reject)' : `it was rejected${comment ? `: ${comment}` : ''}`;
-        await this.record(resolved, { type: 'StepFailed', step: def.id, error: { type: 'Rejected', message: `step '${def.id}' did not go ahead: ${why}.` }, attempt: 0, durationMs });
-      }
+      const why = by === 'timeout' ? 'its approval timed out (onTimeout: reject)' : `it was rejected${comment ? `: ${comment}` : ''}`;
+      const rejection = approved || def.approval!.onReject === 'continue' ? undefined : `step '${def.id}' did not go ahead: ${why}.`;
+      await this.record(...approvalResolved({ step: def.id, approved, by, comment }, durationMs, rejection));
     } finally {
       this.active.delete(def.id);
-      this.disarm(def.id);
+      this.armed.disarm(def.id);
       this.advance();
     }
   }
@@ -597,7 +587,7 @@ export class RunExecution implements Execution {
         const id = index === undefined ? step.id : `${step.id}/${index}`;
         const stuck = call.status === 'waiting' || (call.retryAt !== undefined && call.status === 'running');
         if (!stuck || this.active.has(id)) continue;
-        this.disarm(id);
+        this.armed.disarm(id);
         const key = index === undefined ? { step: step.id } : { step: step.id, index };
         this.work(id, () => this.record({ type: 'StepFailed', ...key, error: { type: 'Cancelled', message: reason }, attempt: call.attempts, durationMs: 0 }));
       }

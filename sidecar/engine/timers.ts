@@ -95,3 +95,35 @@ export class TimerQueue {
     }
   }
 }
+
+/** A run's timers in the queue, at most one per key (a step, a call): what it is waiting for the time of. */
+export class ArmedTimers {
+  private readonly handles = new Map<string, number>();
+
+  constructor(private readonly queue: TimerQueue) {}
+
+  /** Calls `fire` at `at`, unless a timer is armed for `key` already (it stands for the same wait). */
+  arm(key: string, at: number, fire: () => void): void {
+    if (this.handles.has(key)) return;
+    this.handles.set(
+      key,
+      this.queue.schedule(at, () => {
+        this.handles.delete(key);
+        fire();
+      }),
+    );
+  }
+
+  /** Forgets the timer of `key`, if any. */
+  disarm(key: string): void {
+    const handle = this.handles.get(key);
+    if (handle !== undefined) this.queue.cancel(handle);
+    this.handles.delete(key);
+  }
+
+  /** Forgets every timer (the run has ended). */
+  clear(): void {
+    for (const handle of this.handles.values()) this.queue.cancel(handle);
+    this.handles.clear();
+  }
+}

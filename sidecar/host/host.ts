@@ -25,6 +25,14 @@ import { codeDeclaredServers, diagnosticsOf, evaluateBundle, isCodeWorkflowFile,
 import { prepareCodeDefinition } from '../code-first/prepare';
 import { SiteMapper } from '../code-first/sandbox';
 
+/** A pinned definition version made ready for its runs: parsed and validated, or evaluated from its bundle. */
+type Pinned =
+  | { language: 'yaml'; file: SourceFile; workflow: WorkflowDefinition; used: DeclaredServer[] }
+  | { language: 'ts'; workflow: WorkflowDefinition; servers: Map<string, DeclaredServer> };
+
+/** How many pinned versions a host keeps ready (a long-lived sidecar sees many; recovery needs the few in use). */
+const PINNED_VERSIONS = 64;
+
 /** A request a host refuses, with what kind of problem it is (for exit codes) and a message for people. */
 export class HostError extends Error {
   override name = 'HostError';
@@ -52,6 +60,8 @@ export interface HostOptions {
  * so is a CLI process that finds no other; everything that changes a run goes through it.
  */
 export class Host {
+  private readonly pinned = new Map<string, Pinned | string>();
+
   private constructor(
     private readonly options: HostOptions,
     readonly store: Store,
@@ -92,36 +102,53 @@ export class Host {
     }
     const inputs = resolveInputs(loaded.workflow, params.inputs ?? {});
     if (inputs.problems.length > 0) throw new HostError(inputs.problems.join('\n'), { kind: 'usage' });
-    const { prepared, used } = await this.resolve(loaded.file, loaded.file.path, loaded.workflow, loaded.hash, inputs.values, params.serverInputs);
+    const { prepared, used } = await this.resolve(loaded.file, loaded.file.path, loaded.workflow, this.usedServers(loaded.file, loaded.workflow), loaded.hash, inputs.values, params.serverInputs);
     const { runId, done } = await this.engine.start({ definition: prepared, inputs: inputs.values });
     this.afterRun(used, done);
     return { runId };
   }
 
   /** Resumes a run from the journal (its pinned definition, its history), unless it executes here already. */
-  async resume(runId: string, serverInputs?: Record<string, string>): Promise<RunRef> {
-    const id = this.runId(runId);
+  resume(runId: string, serverInputs?: Record<string, string>): Promise<RunRef> {
+    return this.resumeRun(this.runId(runId), serverInputs);
+  }
+
+  /** Resumes every unfinished run; the ones that cannot resume are reported, not fatal. */
+  async recover(): Promise<{ resumed: string[]; failed: Array<{ runId: string; reason: string }> }> {
+    const resumed: string[] = [];
+    const failed: Array<{ runId: string; reason: string }> = [];
+    for (const [runId, history] of this.store.openRunHistories()) {
+      try {
+        await this.resumeRun(runId, undefined, history);
+        resumed.push(runId);
+      } catch (error) {
+        failed.push({ runId, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return { resumed, failed };
+  }
+
+  private async resumeRun(id: string, serverInputs: Record<string, string> | undefined, history?: RunEvent[]): Promise<RunRef> {
     if (this.engine.has(id)) return { runId: id };
-    const summary = this.store.getRun(id);
-    if (summary && summary.status !== 'running') throw new HostError(`run ${id} has ended (${summary.status}); there is nothing to resume.`, { kind: 'refused' });
+    // A history given comes from the open runs (recovery): asking each one's status again would only cost time.
+    const status = history ? 'running' : this.store.runStatus(id);
+    if (status && status !== 'running') throw new HostError(`run ${id} has ended (${status}); there is nothing to resume.`, { kind: 'refused' });
     let used: DeclaredServer[] = [];
     try {
-      const { done } = await this.engine.resume(id, async ({ file, source, definitionHash, inputs, language }) => {
-        if (language === 'ts') {
-          const resolved = await this.resumeCode(id, file, source, definitionHash, inputs, serverInputs);
+      const { done } = await this.engine.resume(
+        id,
+        async ({ file, source, definitionHash, inputs, language }) => {
+          const pinned = language === 'ts' ? this.pinnedCode(file, source, definitionHash) : this.pinnedYaml(file, source, definitionHash);
+          if (typeof pinned === 'string') throw new HostError(`run ${id} cannot resume: ${pinned}`, { kind: 'refused' });
+          const resolved =
+            pinned.language === 'ts'
+              ? await this.prepareCode(file, source, definitionHash, pinned.workflow, pinned.servers, inputs, serverInputs)
+              : await this.resolve(pinned.file, file, pinned.workflow, pinned.used, definitionHash, inputs, serverInputs);
           used = resolved.used;
           return resolved.prepared;
-        }
-        const sourceFile = new SourceFile(file, source);
-        const parsed = parseWorkflow(sourceFile);
-        const diagnostics = [...parsed.diagnostics, ...validateWorkflow(parsed, { externalServers: this.workspace.mcpConfig?.servers.keys() ?? [] })];
-        if (!parsed.workflow || hasErrors(diagnostics)) {
-          throw new HostError(`run ${id} cannot resume: its definition no longer validates here:\n${sortDiagnostics(diagnostics).map((d) => formatDiagnostic(sourceFile, d)).join('\n')}`, { kind: 'refused' });
-        }
-        const resolved = await this.resolve(sourceFile, file, parsed.workflow, definitionHash, inputs, serverInputs);
-        used = resolved.used;
-        return resolved.prepared;
-      });
+        },
+        history,
+      );
       this.afterRun(used, done);
     } catch (error) {
       if (error instanceof RunRequestError) throw new HostError(error.message, { kind: 'not-found' });
@@ -130,19 +157,39 @@ export class Host {
     return { runId: id };
   }
 
-  /** Resumes every unfinished run; the ones that cannot resume are reported, not fatal. */
-  async recover(): Promise<{ resumed: string[]; failed: Array<{ runId: string; reason: string }> }> {
-    const resumed: string[] = [];
-    const failed: Array<{ runId: string; reason: string }> = [];
-    for (const runId of this.store.openRunIds()) {
-      try {
-        await this.resume(runId);
-        resumed.push(runId);
-      } catch (error) {
-        failed.push({ runId, reason: error instanceof Error ? error.message : String(error) });
+  /** A pinned YAML definition parsed and validated, or why it no longer validates; once per version and path. */
+  private pinnedYaml(file: string, source: string, definitionHash: string): Pinned | string {
+    return this.pinnedOnce(`${definitionHash}\0${file}`, () => {
+      const sourceFile = new SourceFile(file, source);
+      const parsed = parseWorkflow(sourceFile);
+      const diagnostics = [...parsed.diagnostics, ...validateWorkflow(parsed, { externalServers: this.workspace.mcpConfig?.servers.keys() ?? [] })];
+      if (!parsed.workflow || hasErrors(diagnostics)) {
+        return `its definition no longer validates here:\n${sortDiagnostics(diagnostics).map((d) => formatDiagnostic(sourceFile, d)).join('\n')}`;
       }
+      return { language: 'yaml', file: sourceFile, workflow: parsed.workflow, used: this.usedServers(sourceFile, parsed.workflow) };
+    });
+  }
+
+  /** A pinned code-first bundle evaluated (never the file as it is now), or why it no longer loads; once per version and path. */
+  private pinnedCode(file: string, bundle: string, definitionHash: string): Pinned | string {
+    return this.pinnedOnce(`${definitionHash}\0${file}`, () => {
+      const evaluated = evaluateBundle(bundle, file);
+      if (!evaluated.workflow) return `its pinned definition no longer loads here: ${evaluated.problems.map((p) => p.message).join(' ')}`;
+      // The workflow's source as the bundle embeds it: for the positions of its servers in messages.
+      const text = new SiteMapper(bundle, file).sourceContent(path.basename(file)) ?? '';
+      return { language: 'ts', workflow: evaluated.workflow, servers: codeDeclaredServers(this.workspace, new SourceFile(file, text), evaluated.workflow, evaluated.rawServers) };
+    });
+  }
+
+  /** Recovery resumes many runs of few versions: each version is parsed or evaluated once, not once per run. */
+  private pinnedOnce(key: string, load: () => Pinned | string): Pinned | string {
+    let pinned = this.pinned.get(key);
+    if (pinned === undefined) {
+      pinned = load();
+      this.pinned.set(key, pinned);
+      if (this.pinned.size > PINNED_VERSIONS) this.pinned.delete(this.pinned.keys().next().value!);
     }
-    return { resumed, failed };
+    return pinned;
   }
 
   /** Cancels a run; a run not executing here is resumed first, so that its compensations run. */
@@ -194,7 +241,7 @@ export class Host {
 
   /** A run id from a unique prefix of it. */
   runId(idOrPrefix: string): string {
-    if (this.engine.has(idOrPrefix) || this.store.getRun(idOrPrefix)) return idOrPrefix;
+    if (this.engine.has(idOrPrefix) || this.store.runStatus(idOrPrefix)) return idOrPrefix;
     const ids = idOrPrefix.length >= 4 ? this.store.findRunIds(idOrPrefix) : [];
     if (ids.length === 1) return ids[0];
     if (ids.length > 1) throw new HostError(`run id '${idOrPrefix}' is ambiguous: ${ids.join(', ')}. Give more of it.`, { kind: 'usage' });
@@ -240,25 +287,6 @@ export class Host {
     return { runId };
   }
 
-  /** Rebuilds a code-first run's definition from its pinned bundle (never from the file as it is now). */
-  private async resumeCode(
-    id: string,
-    file: string,
-    bundle: string,
-    definitionHash: string,
-    inputs: Record<string, unknown>,
-    serverInputs: Record<string, string> | undefined,
-  ): Promise<{ prepared: PreparedDefinition; used: DeclaredServer[] }> {
-    const evaluated = evaluateBundle(bundle, file);
-    if (!evaluated.workflow) {
-      throw new HostError(`run ${id} cannot resume: its pinned definition no longer loads here: ${evaluated.problems.map((p) => p.message).join(' ')}`, { kind: 'refused' });
-    }
-    // The workflow's source as the bundle embeds it: for the positions of its servers in messages.
-    const text = new SiteMapper(bundle, file).sourceContent(path.basename(file)) ?? '';
-    const servers = codeDeclaredServers(this.workspace, new SourceFile(file, text), evaluated.workflow, evaluated.rawServers);
-    return this.prepareCode(file, bundle, definitionHash, evaluated.workflow, servers, inputs, serverInputs);
-  }
-
   private async prepareCode(
     filePath: string,
     bundle: string,
@@ -277,7 +305,7 @@ export class Host {
         workflow,
         servers,
         inputs,
-        askInput: async (input) => serverInputs?.[input.id] ?? process.env[inputEnvironmentVariable(input.id)] ?? (await this.options.askInput?.(input)),
+        askInput: this.askInput(serverInputs),
         log: (_level, text) => process.stderr.write(`[${workflow.name}] ${text}\n`),
       });
     } catch (error) {
@@ -286,18 +314,23 @@ export class Host {
     }
   }
 
+  /** The servers of .vscode/mcp.json and of the workflow that its steps and compensations call. */
+  private usedServers(file: SourceFile, workflow: WorkflowDefinition): DeclaredServer[] {
+    const declared = declaredServers(this.workspace, { file, definition: workflow });
+    const names = new Set(workflow.steps.flatMap((s) => (s.kind === 'call' ? [s.server.name, ...(s.compensate ? [s.compensate.server.name] : [])] : [])));
+    return [...names].map((name) => declared.get(name)).filter((s): s is DeclaredServer => s !== undefined);
+  }
+
   /** Resolves the servers a definition uses, for a run with these inputs. */
   private async resolve(
     file: SourceFile,
     filePath: string,
     workflow: WorkflowDefinition,
+    used: DeclaredServer[],
     definitionHash: string,
     inputs: Record<string, unknown>,
     serverInputs: Record<string, string> | undefined,
   ): Promise<{ prepared: PreparedDefinition; used: DeclaredServer[] }> {
-    const declared = declaredServers(this.workspace, { file, definition: workflow });
-    const names = new Set(workflow.steps.flatMap((s) => (s.kind === 'call' ? [s.server.name, ...(s.compensate ? [s.compensate.server.name] : [])] : [])));
-    const used = [...names].map((name) => declared.get(name)).filter((s): s is DeclaredServer => s !== undefined);
     let servers;
     try {
       servers = await resolveServers(used, {
@@ -305,13 +338,18 @@ export class Host {
         inputs,
         env: process.env,
         mcpInputs: this.workspace.mcpConfig?.inputs ?? [],
-        askInput: async (input) => serverInputs?.[input.id] ?? process.env[inputEnvironmentVariable(input.id)] ?? (await this.options.askInput?.(input)),
+        askInput: this.askInput(serverInputs),
       });
     } catch (error) {
       if (error instanceof ServerResolutionError) throw new HostError(error.message, { kind: 'refused' });
       throw error;
     }
     return { prepared: yamlDefinition({ file, filePath, workflow, definitionHash: definitionHash || hashText(file.text), servers }), used };
+  }
+
+  /** The value of a .vscode/mcp.json input: from the request, the environment, or (a terminal) the user. */
+  private askInput(serverInputs: Record<string, string> | undefined): (input: McpInput) => Promise<string | undefined> {
+    return async (input) => serverInputs?.[input.id] ?? process.env[inputEnvironmentVariable(input.id)] ?? (await this.options.askInput?.(input));
   }
 
   /** Remembers the tools of the servers a run used, for validation without starting them. */

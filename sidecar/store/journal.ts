@@ -223,8 +223,10 @@ export class Journal {
 
 /** How long a `soon` record may wait for an urgent one to share its fdatasync. */
 const LAZY_FLUSH_MS = 2;
-/** The most records one write takes. */
-const MAX_BATCH_RECORDS = 256;
+/** How much of a segment one read brings in: many records' worth. */
+const READ_WINDOW = 64 * 1024;
+/** The most records one write takes: what a write releases is processed in one go, so this bounds that pause. */
+export const MAX_BATCH_RECORDS = 32;
 /** Batches up to this many records are synced on the event loop; larger ones on the thread pool. */
 const INLINE_SYNC_MAX_RECORDS = 4;
 /** Write errors after which cutting the batch off leaves a sound journal: out of space, over a size limit. */
@@ -381,37 +383,74 @@ export function syncDirectory(dir: string): void {
 /**
  * Reads records back from the journal's segments, by position: the journal doubles as the archive of every
  * run's history, so the database keeps only where each record lies. Each read checks the record's checksum.
+ * Reads go through a window of the segment (a run's records lie near each other, and recovery reads them in
+ * journal order), so most records cost no system call.
  */
 export class SegmentReader {
   private readonly fds = new Map<number, number>();
+  private window: { segment: number; start: number; bytes: Buffer } | undefined;
 
   constructor(private readonly dir: string) {}
 
   /** The payload at a position; a damaged or missing record is a JournalCorruptError naming the file and offset. */
   read(position: RecordPosition): Buffer {
+    const cached = this.fromWindow(position);
+    if (cached?.complete && crc32(cached.payload) === cached.crc) return cached.payload;
+    // Not in the window, cut short by it, or damaged: read afresh.
+    this.load(position, 0);
+    let record = this.fromWindow(position);
+    if (record && !record.complete) {
+      this.load(position, record.length);
+      record = this.fromWindow(position);
+    }
+    const file = this.file(position.segment);
+    if (!record?.complete) throw new JournalCorruptError(`the run history is damaged: ${file} ends before byte ${position.offset + (record?.length ?? 0)}`);
+    if (crc32(record.payload) !== record.crc) throw new JournalCorruptError(`the run history is damaged: the record at byte ${position.offset - 8} of ${file} fails its checksum`);
+    return record.payload;
+  }
+
+  /** The record at a position as far as the window holds it: its header and its payload, whole or cut short. */
+  private fromWindow(position: RecordPosition): { length: number; crc: number; payload: Buffer; complete: boolean } | undefined {
+    const w = this.window;
+    if (!w || w.segment !== position.segment) return undefined;
+    const at = position.offset - 8 - w.start;
+    if (at < 0 || at + 8 > w.bytes.length) return undefined;
+    const length = w.bytes.readUInt32LE(at);
+    const complete = at + 8 + length <= w.bytes.length;
+    // A copy, so that what a caller keeps does not hold the whole window.
+    const payload = complete ? Buffer.from(w.bytes.subarray(at + 8, at + 8 + length)) : Buffer.alloc(0);
+    return { length, crc: w.bytes.readUInt32LE(at + 4), payload, complete };
+  }
+
+  /** Reads a window of the segment starting at a record's header, large enough for a payload of `length`. */
+  private load(position: RecordPosition, length: number): void {
     let fd = this.fds.get(position.segment);
-    const file = path.join(this.dir, segmentName(position.segment));
     if (fd === undefined) {
       try {
-        fd = fs.openSync(file, 'r');
+        fd = fs.openSync(this.file(position.segment), 'r');
       } catch (error) {
-        throw new JournalCorruptError(`the run history is damaged: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        throw new JournalCorruptError(`the run history is damaged: ${this.file(position.segment)} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
       }
       this.fds.set(position.segment, fd);
     }
-    const header = Buffer.allocUnsafe(8);
-    if (fs.readSync(fd, header, 0, 8, position.offset - 8) !== 8) throw new JournalCorruptError(`the run history is damaged: ${file} ends before byte ${position.offset}`);
-    const length = header.readUInt32LE(0);
-    const payload = Buffer.allocUnsafe(length);
-    if (fs.readSync(fd, payload, 0, length, position.offset) !== length || crc32(payload) !== header.readUInt32LE(4)) {
-      throw new JournalCorruptError(`the run history is damaged: the record at byte ${position.offset - 8} of ${file} fails its checksum`);
-    }
-    return payload;
+    const bytes = Buffer.allocUnsafe(Math.max(READ_WINDOW, length + 8));
+    const read = fs.readSync(fd, bytes, 0, bytes.length, position.offset - 8);
+    this.window = { segment: position.segment, start: position.offset - 8, bytes: bytes.subarray(0, read) };
+  }
+
+  private file(segment: number): string {
+    return path.join(this.dir, segmentName(segment));
+  }
+
+  /** Drops what it read: the journal cut a failed write off, so bytes read from the end may be written over. */
+  forget(): void {
+    this.window = undefined;
   }
 
   /** Closes the files it opened. */
   close(): void {
     for (const fd of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
+    this.window = undefined;
   }
 }

@@ -51,6 +51,8 @@ export class Store {
   private unprojected: Array<{ events: JournalEvent[]; position: RecordPosition }> = [];
   /** Reads run histories back from the journal, which archives them. */
   private readonly reader: SegmentReader;
+  /** Pinned sources read so far: a version's source never changes, and every run resumed of it asks. */
+  private readonly sources = new Map<string, string>();
   private projectionScheduled = false;
   /** Definition versions whose source is durable in this store. */
   private readonly definitions: Set<string>;
@@ -101,6 +103,7 @@ export class Store {
         lastSeq = Math.max(lastSeq, events[events.length - 1].seq);
         replayed += events.length;
       }
+      projection.flush();
       db.exec('COMMIT');
       const journal = options.mode === 'writer' ? Journal.open(journalDir, lastSeq + 1) : undefined;
       const recovery: RecoveryInfo = {
@@ -157,6 +160,8 @@ export class Store {
 
   /** A journal batch settled: tell the listeners and queue its events for projection, or drop them if it failed. */
   private onBatch(outcome: BatchOutcome): void {
+    // The failed write was cut off the file, and the next one goes where it was: bytes read meanwhile are stale.
+    if ('failed' in outcome) this.reader.forget();
     if (!('durable' in outcome) || outcome.durable.length === 0) return;
     const entries = (outcome.durable as JournalEvent[][]).map((events, i) => ({ events, position: outcome.positions[i] }));
     for (const entry of entries) this.unprojected.push(entry);
@@ -197,6 +202,7 @@ export class Store {
         this.projection.apply(events, position);
         if (!all && (done & 63) === 0 && performance.now() - started > PROJECTION_SLICE_MS) break;
       }
+      this.projection.flush();
     } finally {
       this.db.exec('COMMIT');
     }
@@ -294,8 +300,18 @@ export class Store {
 
   /** The pinned source of a definition. */
   definitionSource(hash: string): string | undefined {
-    const row = this.rows('SELECT source FROM definitions WHERE hash = ?', [hash])[0];
-    return row ? String(row.source) : undefined;
+    let source = this.sources.get(hash);
+    if (source === undefined) {
+      const row = this.rows('SELECT source FROM definitions WHERE hash = ?', [hash])[0];
+      if (row) this.sources.set(hash, (source = String(row.source)));
+    }
+    return source;
+  }
+
+  /** A run's status, without reading its history; undefined for a run the store does not know. */
+  runStatus(id: string): RunStatus | undefined {
+    const row = this.rows('SELECT status FROM runs WHERE id = ?', [id])[0];
+    return row ? (String(row.status) as RunStatus) : undefined;
   }
 
   /** Every event of a run, in order. */
@@ -306,6 +322,19 @@ export class Store {
     return this.rows('SELECT segment, offset FROM events WHERE run = ? ORDER BY seq', [run]).flatMap((r) =>
       decodeRecord<RunEvent>(this.reader.read({ segment: Number(r.segment), offset: Number(r.offset) })),
     );
+  }
+
+  /** The histories of every run that has not ended, read in one pass over the journal (for recovery). */
+  openRunHistories(): Map<string, RunEvent[]> {
+    const histories = new Map<string, RunEvent[]>();
+    const rows = this.rows("SELECT r.id, e.segment, e.offset FROM events e JOIN runs r ON r.num = e.run WHERE r.status = 'running' ORDER BY e.seq", []);
+    for (const r of rows) {
+      const id = String(r.id);
+      let history = histories.get(id);
+      if (!history) histories.set(id, (history = []));
+      history.push(...decodeRecord<RunEvent>(this.reader.read({ segment: Number(r.segment), offset: Number(r.offset) })));
+    }
+    return histories;
   }
 
   /** The ids of the runs that have not ended, oldest first. */

@@ -397,4 +397,18 @@ describe('code-first workflows from the command line', function () {
     assert.equal(history.code, 0, history.stderr);
     assert.match(history.stdout, /rec\.record#1\s+started\s+rec › record/);
   });
+
+  it("lists a code-first workflow's own servers, and starts one of them to list its tools", async () => {
+    const file = codeWorkflow(ws, 'listed', '    return {};');
+    const servers = await cli(['servers', 'list', '--json'], { cwd: ws.dir });
+    assert.equal(servers.code, 0, servers.stderr);
+    const rows = JSON.parse(servers.stdout) as Array<{ name: string; type: string; target: string; definedIn: string }>;
+    assert.deepEqual(rows.map((r) => r.name).sort(), ['everything', 'rec']);
+    assert.match(rows.find((r) => r.name === 'rec')!.definedIn, /^listed\.workflow\.ts:\d+:\d+$/);
+    assert.equal(rows.find((r) => r.name === 'rec')!.target, `${process.execPath} ${RECORDER}`);
+
+    const tools = await cli(['servers', 'tools', 'rec', '--json', '--file', file], { cwd: ws.dir });
+    assert.equal(tools.code, 0, tools.stderr);
+    assert.ok((JSON.parse(tools.stdout) as Array<{ name: string }>).some((t) => t.name === 'record'), tools.stdout);
+  });
 });

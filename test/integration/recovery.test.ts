@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { RunEvent } from '../../common/events';
 import { Requests } from '../../common/protocol';
 import { CLI, cli } from '../support/cli';
-import { TestWorkspace } from '../support/host';
+import { RECORDER, TestWorkspace } from '../support/host';
 import { connectSidecar, killHard, startSidecar, stopSidecar } from '../support/sidecar';
 
 /** Waits, timers, the pinned definition and the store itself, across sidecar crashes and damaged files. */
@@ -215,5 +215,37 @@ describe('recovery', function () {
     assert.deepEqual((JSON.parse(whileFull.text) as Array<{ status: string }>).map((r) => r.status), ['completed'], 'existing data intact, the refused run left nothing');
     assert.equal(section('after').code, 0, output);
     assert.deepEqual((JSON.parse(section('list').text) as Array<{ status: string }>).map((r) => r.status), ['completed', 'completed']);
+  });
+
+  it('reports the runs whose pinned definition no longer validates (a server gone from mcp.json), and resumes them once it is back', async () => {
+    const mcpJson = path.join(ws.dir, '.vscode', 'mcp.json');
+    const declared = JSON.stringify({ servers: { extra: { command: process.execPath, args: [RECORDER], env: { RECORD_FILE: ws.recordFile } } } });
+    fs.mkdirSync(path.dirname(mcpJson));
+    fs.writeFileSync(mcpJson, declared);
+    const file = ws.workflow('uses-extra', `steps:\n  - id: review\n    approval: { message: go? }\n  - id: call\n    needs: review\n    server: extra\n    tool: record\n    with: { value: after }\n`);
+    let host = await ws.open();
+    const runs = [(await host.start({ file })).runId, (await host.start({ file })).runId];
+    for (const runId of runs) assert.equal((await host.wait(runId, true)).waiting, true);
+    await host.close();
+
+    fs.writeFileSync(mcpJson, JSON.stringify({ servers: {} }));
+    host = await ws.open();
+    const refused = await host.recover();
+    assert.deepEqual(refused.resumed, []);
+    assert.deepEqual(refused.failed.map((f) => f.runId), runs);
+    for (const { runId, reason } of refused.failed) {
+      assert.match(reason, new RegExp(`^run ${runId} cannot resume: its definition no longer validates here:\\n.*uses-extra\\.workflow\\.yaml:\\d+:\\d+: error: .*'extra'`));
+    }
+    assert.deepEqual(runs.map((id) => host.get(id).status), ['running', 'running'], 'a run that cannot resume stays open, untouched');
+    await host.close();
+
+    fs.writeFileSync(mcpJson, declared);
+    host = await ws.open();
+    const resumed = await host.recover();
+    assert.deepEqual(resumed.resumed, runs);
+    for (const runId of runs) await host.decide(runId, 'review', true);
+    for (const runId of runs) assert.equal((await host.wait(runId, false)).status, 'completed');
+    await host.close();
+    assert.deepEqual(ws.calls().map((c) => c.value), ['after', 'after']);
   });
 });

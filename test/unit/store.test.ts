@@ -536,6 +536,22 @@ describe('run store', () => {
       assert.equal((await reopened.append('run-1', { type: 'StepSkipped', step: 'x', reason: 'r' })).seq, count + 1);
     });
 
+    it('gives the histories of the open runs in one pass after a crash, and each run\'s status without its history', async () => {
+      const store = await open();
+      const bodies = fullRun();
+      const [a, , c] = await Promise.all([appendAll(store, 'run-a', bodies.slice(0, 6)), appendAll(store, 'run-b', bodies), appendAll(store, 'run-c', bodies.slice(0, 3))]);
+      await crash(store);
+      const reopened = await open();
+      const histories = reopened.openRunHistories();
+      assert.deepEqual([...histories.keys()], ['run-a', 'run-c'], 'the open runs, oldest first; run-b ended');
+      assert.deepEqual(histories.get('run-a'), stored(a));
+      assert.deepEqual(histories.get('run-c'), stored(c));
+      assert.deepEqual(histories.get('run-a'), reopened.events('run-a'), 'the same as reading one run');
+      assert.equal(reopened.runStatus('run-a'), 'running');
+      assert.equal(reopened.runStatus('run-b'), 'completed');
+      assert.equal(reopened.runStatus('no-such-run'), undefined);
+    });
+
     it('replays only the journal after the last snapshot', async () => {
       const store = await open();
       await appendAll(store, 'run-1', fullRun());

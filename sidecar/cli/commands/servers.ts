@@ -4,6 +4,7 @@ import type { ValueTemplate } from '../../../common/workflow/model';
 import { parseWorkflow } from '../../../common/workflow/parse';
 import { resolveServers, ServerResolutionError } from '../../engine/resolve-servers';
 import { declaredServers, type DeclaredServer } from '../../workspace/declared-servers';
+import { isCodeWorkflowFile, loadCodeWorkflow } from '../../code-first/load';
 import { findWorkflowFiles } from '../../workspace/find-workflows';
 import { readWorkflowFile } from '../../workspace/load';
 import { displayPath, type Workspace } from '../../workspace/workspace';
@@ -23,21 +24,29 @@ interface ServerRow {
 }
 
 /** Every server the workspace knows: .vscode/mcp.json, then each workflow file's own `servers:`. */
-function allServers(workspace: Workspace): DeclaredServer[] {
+async function allServers(workspace: Workspace): Promise<DeclaredServer[]> {
   const list = [...declaredServers(workspace).values()];
-  for (const file of findWorkflowFiles(workspace.folder)) {
-    const source = readWorkflowFile(file);
-    const parsed = parseWorkflow(source);
-    if (!parsed.workflow) continue;
-    for (const server of declaredServers({ ...workspace, mcpConfig: undefined }, { file: source, definition: parsed.workflow }).values()) list.push(server);
-  }
+  for (const file of findWorkflowFiles(workspace.folder)) list.push(...(await ownServers(file, workspace)).servers);
   return list;
+}
+
+/** The servers a workflow file declares itself (YAML's `servers:`, a code-first workflow's `servers` option), with its default inputs. */
+async function ownServers(file: string, workspace: Workspace): Promise<{ servers: DeclaredServer[]; inputs: Record<string, unknown> }> {
+  if (isCodeWorkflowFile(file)) {
+    const loaded = await loadCodeWorkflow(file, workspace);
+    if (!loaded.workflow) return { servers: [], inputs: {} };
+    return { servers: [...loaded.servers.values()].filter((s) => s.origin === 'workflow'), inputs: resolveInputs(loaded.workflow, {}).values };
+  }
+  const source = readWorkflowFile(file);
+  const parsed = parseWorkflow(source);
+  if (!parsed.workflow) return { servers: [], inputs: {} };
+  return { servers: [...declaredServers({ ...workspace, mcpConfig: undefined }, { file: source, definition: parsed.workflow }).values()], inputs: resolveInputs(parsed.workflow, {}).values };
 }
 
 /** `openconductor servers list`: the servers of .vscode/mcp.json and of the workspace's workflow files. */
 export async function serversListCommand(options: { json: boolean }, global: GlobalOptions): Promise<number> {
   const workspace = workspaceFor(undefined, global);
-  const rows: ServerRow[] = allServers(workspace).map((server) => {
+  const rows: ServerRow[] = (await allServers(workspace)).map((server) => {
     const shape = describe(server);
     const tools = workspace.toolCache.get(server.name, server.hash);
     return { name: server.name, ...shape, definedIn: server.file.location(server.range.start), ...(tools && { tools: tools.length }) };
@@ -78,17 +87,17 @@ function describe(server: DeclaredServer): { type: string; target: string } {
 /** `openconductor servers tools <name>`: starts the server and lists its tools with their arguments. */
 export async function serversToolsCommand(name: string, options: { json: boolean; file?: string }, global: GlobalOptions): Promise<number> {
   const workspace = workspaceFor(options.file, global);
-  let candidates = options.file ? [] : [...declaredServers(workspace).values()].filter((s) => s.name === name);
+  // A workflow's own server of that name comes first (as in a run of it); .vscode/mcp.json's otherwise.
+  let candidates = [...declaredServers(workspace).values()].filter((s) => s.name === name);
   let inputs: Record<string, unknown> = {};
   if (options.file || candidates.length === 0) {
     const files = options.file ? [path.resolve(options.file)] : findWorkflowFiles(workspace.folder);
     for (const file of files) {
-      const source = readWorkflowFile(file);
-      const parsed = parseWorkflow(source);
-      const found = parsed.workflow && declaredServers(workspace, { file: source, definition: parsed.workflow }).get(name);
+      const own = await ownServers(file, workspace);
+      const found = own.servers.find((s) => s.name === name);
       if (found) {
         candidates = [found];
-        inputs = resolveInputs(parsed.workflow!, {}).values;
+        inputs = own.inputs;
         break;
       }
     }
