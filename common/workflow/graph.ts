@@ -54,6 +54,16 @@ export function stepDependencies(workflow: WorkflowDefinition): Map<string, Depe
   return result;
 }
 
+/** Each step's distinct prerequisite steps, by id: what a step waits for before it can run. */
+export function stepNeeds(workflow: WorkflowDefinition): Map<string, string[]> {
+  return new Map([...stepDependencies(workflow)].map(([id, deps]) => [id, [...new Set(deps.map((d) => d.step))]]));
+}
+
+/** The names of the servers a workflow's steps and compensations call, each once. */
+export function calledServers(workflow: WorkflowDefinition): string[] {
+  return [...new Set(workflow.steps.flatMap((s) => (s.kind === 'call' ? [s.server.name, ...(s.compensate ? [s.compensate.server.name] : [])] : [])))];
+}
+
 /** The cycles among steps, each as the list of step ids along it (first id repeated at the end) and the dependency that closes it. */
 export function findCycles(dependencies: Map<string, Dependency[]>): Array<{ path: string[]; closing: Dependency }> {
   const state = new Map<string, 'visiting' | 'done'>();

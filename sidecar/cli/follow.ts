@@ -53,17 +53,49 @@ export interface FollowOptions {
 }
 
 /**
- * Shows a run's progress until it ends (or only waits, with untilWaiting), and returns the exit code. Ctrl-C
- * cancels a run that is working, and leaves a run that only waits as it is; twice, it stops at once. When the
- * host in another process goes away, this process becomes the host and resumes the run.
+ * Reaches or becomes the workspace's host and runs `body` with it and a buffer of its events (attached first, so
+ * that no event is missed). The buffer is closed afterwards; the host too when `body` fails.
  */
-export async function follow(
+export async function withHost(workspace: Workspace, command: string, body: (handle: HostHandle, buffer: EventBuffer) => Promise<number>): Promise<number> {
+  const handle = await obtainHost(workspace, command);
+  const buffer = new EventBuffer(handle);
+  try {
+    return await body(handle, buffer);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  } finally {
+    buffer.close();
+  }
+}
+
+/**
+ * Shows a run's progress until it ends (or only waits, with untilWaiting), lets the host go (see closeHost), and
+ * returns the exit code. Ctrl-C cancels a run that is working, and leaves a run that only waits as it is; twice,
+ * it stops at once. When the host in another process goes away, this process becomes the host and resumes the run.
+ */
+export async function follow(initial: HostHandle, buffer: EventBuffer, runId: string, workspace: Workspace, options: FollowOptions): Promise<number> {
+  let last = initial;
+  let code: number;
+  try {
+    code = await watch(initial, buffer, runId, workspace, options, (taken) => (last = taken));
+  } catch (error) {
+    // The caller closes the host it gave; one this process took over meanwhile is closed here.
+    if (last !== initial) await last.close();
+    throw error;
+  }
+  await closeHost(last);
+  return code;
+}
+
+async function watch(
   initial: HostHandle,
   buffer: EventBuffer,
   runId: string,
   workspace: Workspace,
   options: FollowOptions,
-): Promise<{ code: number; handle: HostHandle }> {
+  tookOver: (handle: HostHandle) => void,
+): Promise<number> {
   const err = Style.for(process.stderr, options.global.color);
   const display = progressDisplay(options);
   if (options.before) display.init(options.before);
@@ -100,6 +132,7 @@ export async function follow(
         if (handle.local || !isConnectionLoss(error)) throw error;
         process.stderr.write(`${err.yellow('The host running this run went away;')} this process takes over.\n`);
         handle = await obtainHost(workspace, `openconductor runs resume ${runId}`);
+        tookOver(handle);
         buffer.reattach(handle);
         stopProgress();
         stopProgress = handle.onProgress((notice) => notice.runId === runId && display.progress(notice));
@@ -110,7 +143,7 @@ export async function follow(
         display.close();
         if (options.json) process.stdout.write(`${JSON.stringify({ type: 'RunResult', ...outcome })}\n`);
         else printOutcome(outcome, options.global);
-        return { code: outcome.status === 'completed' ? EXIT.ok : EXIT.failed, handle };
+        return outcome.status === 'completed' ? EXIT.ok : EXIT.failed;
       }
       waiting = true;
       const run = await handle.get(runId);
@@ -119,7 +152,7 @@ export async function follow(
         display.close();
         if (options.json) process.stdout.write(`${JSON.stringify({ type: 'RunResult', ...outcome })}\n`);
         else process.stderr.write(`run ${runId} is waiting\n${hints.map((h) => `  ${h}\n`).join('')}`);
-        return { code: EXIT.ok, handle };
+        return EXIT.ok;
       }
       if (!hinted && !options.json && !(display instanceof TtyProgress)) {
         process.stderr.write(`run ${runId} is waiting (Ctrl-C leaves it waiting)\n${hints.map((h) => `  ${h}\n`).join('')}`);
@@ -137,7 +170,7 @@ export async function follow(
 }
 
 /** Keeps a local host up while runs started through it by other processes still have work to do. */
-export async function closeHost(handle: HostHandle): Promise<void> {
+async function closeHost(handle: HostHandle): Promise<void> {
   if (handle.local) {
     let busy = handle.busyRuns();
     if (busy.length > 0) process.stderr.write(`Still running ${busy.length} run(s) started from other terminals: ${busy.join(', ')}…\n`);

@@ -74,6 +74,28 @@ function isDependency(file: string): boolean {
 }
 
 /**
+ * Reads source files for positions in messages, once each, by absolute path (`known` ones are not read again).
+ * A file that cannot be read is empty: positions in it point at its start, and its own error says why.
+ */
+export function sourceFiles(known: Array<[string, SourceFile]> = []): (absolute: string) => SourceFile {
+  const files = new Map(known);
+  return (absolute) => {
+    let source = files.get(absolute);
+    if (!source) {
+      let text = '';
+      try {
+        text = fs.readFileSync(absolute, 'utf8');
+      } catch {
+        // Empty, as said above.
+      }
+      source = new SourceFile(displayPath(absolute), text);
+      files.set(absolute, source);
+    }
+    return source;
+  };
+}
+
+/**
  * Compiles a `*.workflow.ts` file with esbuild into one script for the sandbox: its relative imports and pure npm
  * imports bundled, `openconductor/workflow` resolved to the runtime, an inline source map to name call sites. An
  * import of a Node built-in, or a use of `process`, `require`, timers or `fetch` in the workflow's own files, is an
@@ -83,21 +105,7 @@ export async function compileWorkflow(filePath: string): Promise<CompiledWorkflo
   const build = esbuild();
   const dir = path.dirname(filePath);
   const problems: FileDiagnostic[] = [];
-  const files = new Map<string, SourceFile>();
-  const sourceOf = (file: string): SourceFile => {
-    let source = files.get(file);
-    if (!source) {
-      let text = '';
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch {
-        // A file esbuild could not read either: its own error says so.
-      }
-      source = new SourceFile(displayPath(file), text);
-      files.set(file, source);
-    }
-    return source;
-  };
+  const sourceOf = sourceFiles();
   const checks: Array<Promise<void>> = [];
 
   const plugin: Esbuild.Plugin = {

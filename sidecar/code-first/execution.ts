@@ -3,10 +3,10 @@ import { foldEvent } from '../../common/run-state';
 import type { RunDetails, StepDetails } from '../../common/runs';
 import type { WorkflowDefinition } from '../../common/workflow/model';
 import { attemptCall, type AttemptOutcome, type BreakerGate } from '../engine/calls';
-import type { Execution, PreparedDefinition } from '../engine/execution';
+import { RunSettlement, workflowStarted, type Execution, type PreparedDefinition } from '../engine/execution';
 import { callInterrupted, stepCancelled } from '../engine/interruptions';
 import { nextAttempt } from '../engine/retry';
-import { RunRequestError, runResult, type RunEnvironment, type RunResult } from '../engine/run';
+import { RunRequestError, runResult, type RunEnvironment} from '../engine/run';
 import { ArmedTimers } from '../engine/timers';
 import { approvalResolved, SignalClaims, signalTaken, signalTimedOut, timerFired } from '../engine/waits';
 import type { ServerSpec } from '../mcp/connection';
@@ -174,12 +174,8 @@ export class CodeExecution implements Execution {
   private tickAgain = false;
   private tickScheduled = false;
   private storeFailure?: unknown;
-  private resolveDone!: (result: RunResult) => void;
-  private rejectDone!: (error: unknown) => void;
-  readonly done = new Promise<RunResult>((resolve, reject) => {
-    this.resolveDone = resolve;
-    this.rejectDone = reject;
-  });
+  private readonly settlement = new RunSettlement();
+  readonly done = this.settlement.promise;
 
   constructor(
     private readonly plan: CodePlan,
@@ -250,18 +246,10 @@ export class CodeExecution implements Execution {
   }
 
   async begin(): Promise<void> {
-    await this.env.append(this.runId, [
-      {
-        type: 'WorkflowStarted',
-        workflow: this.plan.workflow.name,
-        file: this.plan.filePath,
-        definitionHash: this.plan.definitionHash,
-        language: 'ts',
-        ...(!this.env.knowsDefinition(this.plan.definitionHash) && { source: this.plan.bundle }),
-        inputs: this.plan.inputs,
-        steps: [],
-      },
-    ]);
+    const { workflow, filePath, definitionHash, bundle, inputs } = this.plan;
+    const definition = { workflow: workflow.name, filePath, definitionHash, language: 'ts' as const, source: bundle };
+    // A code-first run's steps appear as it calls them.
+    await this.env.append(this.runId, [workflowStarted(definition, inputs, [], this.env)]);
     this.start();
   }
 
@@ -605,13 +593,8 @@ export class CodeExecution implements Execution {
   /** Ends the run: what the code left unfinished is cancelled, then the run's last event (one record). */
   private finish(last: RunEventBody): void {
     if (this.closing) return;
-    this.closing = true;
+    this.stopAll();
     this.replaying = false;
-    for (const op of this.ops) {
-      op.abort.abort();
-      op.wake?.();
-    }
-    this.armed.clear();
     const ended = this.run.cancelRequested !== undefined ? `the run was cancelled (${this.run.cancelRequested})` : last.type === 'WorkflowFailed' ? 'the run failed' : 'the workflow function returned';
     const open = new Set<string>();
     for (const step of this.run.steps) if (!this.terminal.has(step.id)) open.add(step.id);
@@ -866,7 +849,7 @@ export class CodeExecution implements Execution {
         if (this.storeFailure) {
           if (this.busy.size === 0 && !this.settled) {
             this.settled = true;
-            this.rejectDone(this.storeFailure);
+            this.settlement.reject(this.storeFailure);
           }
           break;
         }
@@ -918,13 +901,18 @@ export class CodeExecution implements Execution {
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
+    this.stopAll();
+    this.settlement.resolve(runResult(this.runId, this.run));
+  }
+
+  /** Stops every operation of the code: calls in flight are aborted, waits woken, timers disarmed. */
+  private stopAll(): void {
     this.closing = true;
     for (const op of this.ops) {
       op.abort.abort();
       op.wake?.();
     }
     this.armed.clear();
-    this.resolveDone(runResult(this.runId, this.run));
   }
 }
 

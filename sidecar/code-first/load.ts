@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Diagnostic } from '../../common/diagnostics';
 import { SourceFile, type Range } from '../../common/source';
@@ -6,8 +5,8 @@ import { didYouMean } from '../../common/suggest';
 import type { WorkflowDefinition } from '../../common/workflow/model';
 import { declaredServers, type DeclaredServer } from '../workspace/declared-servers';
 import { readWorkflowFile } from '../workspace/load';
-import { displayPath, hashText, type Workspace } from '../workspace/workspace';
-import { compileWorkflow, offsetOfLine, type FileDiagnostic } from './compile';
+import { hashText, type Workspace } from '../workspace/workspace';
+import { compileWorkflow, offsetOfLine, sourceFiles, type FileDiagnostic } from './compile';
 import { workflowModel } from './options';
 import { Sandbox, SandboxError, SiteMapper, type SourcePosition } from './sandbox';
 
@@ -86,22 +85,8 @@ export function evaluateBundle(bundle: string, recordedFile: string, mainText?: 
 export async function loadCodeWorkflow(filePath: string, workspace: Workspace): Promise<LoadedCodeWorkflow> {
   const file = readWorkflowFile(filePath);
   const dir = path.dirname(filePath);
-  const files = new Map<string, SourceFile>([[path.resolve(filePath), file]]);
-  const sourceFile = (source: string): SourceFile => {
-    const absolute = path.resolve(dir, source);
-    let found = files.get(absolute);
-    if (!found) {
-      let text = '';
-      try {
-        text = fs.readFileSync(absolute, 'utf8');
-      } catch {
-        // Positions in a file that is gone point at its start.
-      }
-      found = new SourceFile(displayPath(absolute), text);
-      files.set(absolute, found);
-    }
-    return found;
-  };
+  const read = sourceFiles([[path.resolve(filePath), file]]);
+  const sourceFile = (source: string): SourceFile => read(path.resolve(dir, source));
   const compiled = await compileWorkflow(filePath);
   const problems: FileDiagnostic[] = compiled.problems.map((p) => (p.file.path === file.path ? { ...p, file } : p));
   let evaluated: EvaluatedWorkflow = { rawServers: {}, problems: [] };

@@ -42,3 +42,25 @@ export interface PreparedDefinition {
   /** Creates the execution of one run of this definition. */
   execute(runId: string, inputs: Record<string, unknown>, env: RunEnvironment): Execution;
 }
+
+/** Settles a run's `done` promise from inside the run (Node 20 has no Promise.withResolvers). */
+export class RunSettlement {
+  resolve!: (result: RunResult) => void;
+  reject!: (error: unknown) => void;
+  readonly promise = new Promise<RunResult>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
+}
+
+/** The WorkflowStarted of a new run: the definition's source goes with it unless the store already holds that version. */
+export function workflowStarted(
+  definition: { workflow: string; filePath: string; definitionHash: string; language: 'yaml' | 'ts'; source: string },
+  inputs: Record<string, unknown>,
+  steps: string[],
+  env: Pick<RunEnvironment, 'knowsDefinition'>,
+): RunEventBody {
+  const { workflow, filePath, definitionHash, language, source } = definition;
+  return { type: 'WorkflowStarted', workflow, file: filePath, definitionHash, language, ...(!env.knowsDefinition(definitionHash) && { source }), inputs, steps };
+}
+

@@ -5,7 +5,7 @@ import { foldEvent } from '../../common/run-state';
 import type { CallDetails, RunDetails, StepDetails } from '../../common/runs';
 import type { SourceFile } from '../../common/source';
 import { EvaluationError, evaluateValue } from '../../common/workflow/evaluate';
-import { stepDependencies } from '../../common/workflow/graph';
+import { stepNeeds } from '../../common/workflow/graph';
 import { DEFAULT_CONCURRENCY, type CircuitBreakerPolicy, type StepDefinition, type ValueTemplate, type WorkflowDefinition } from '../../common/workflow/model';
 import { constantOf } from '../../common/workflow/parse';
 import { rangeAtPath } from '../../common/workflow/template-walk';
@@ -13,7 +13,7 @@ import { describeValue } from '../../common/words';
 import type { ServerSpec } from '../mcp/connection';
 import { attemptCall, type BreakerGate, type ToolConnection } from './calls';
 import { nextAttempt } from './retry';
-import type { Execution, PreparedDefinition } from './execution';
+import { RunSettlement, workflowStarted, type Execution, type PreparedDefinition } from './execution';
 import type { HeldEvent } from './hold-back';
 import { callInterrupted, stepCancelled } from './interruptions';
 import { ArmedTimers, type TimerQueue } from './timers';
@@ -65,10 +65,9 @@ interface StepGraph {
 function stepGraph(workflow: WorkflowDefinition): StepGraph {
   const needs = new Map<string, number>();
   const dependents = new Map<string, string[]>();
-  for (const [id, deps] of stepDependencies(workflow)) {
-    const distinct = new Set(deps.map((d) => d.step));
-    needs.set(id, distinct.size);
-    for (const need of distinct) dependents.set(need, [...(dependents.get(need) ?? []), id]);
+  for (const [id, prerequisites] of stepNeeds(workflow)) {
+    needs.set(id, prerequisites.length);
+    for (const need of prerequisites) dependents.set(need, [...(dependents.get(need) ?? []), id]);
   }
   return { defs: new Map(workflow.steps.map((s) => [s.id, s])), needs, dependents };
 }
@@ -144,13 +143,9 @@ export class RunExecution implements Execution {
   private advancing = false;
   private advanceAgain = false;
   private settled = false;
-  private resolveDone!: (result: RunResult) => void;
-  private rejectDone!: (error: unknown) => void;
+  private readonly settlement = new RunSettlement();
   /** Settles when the run has ended and its last event is durable. */
-  readonly done = new Promise<RunResult>((resolve, reject) => {
-    this.resolveDone = resolve;
-    this.rejectDone = reject;
-  });
+  readonly done = this.settlement.promise;
 
   constructor(
     private readonly plan: RunPlan,
@@ -191,18 +186,9 @@ export class RunExecution implements Execution {
 
   /** Starts a new run: WorkflowStarted is durable before this resolves, and the steps begin. */
   async begin(): Promise<void> {
-    await this.env.append(this.runId, [
-      {
-        type: 'WorkflowStarted',
-        workflow: this.plan.workflow.name,
-        file: this.plan.filePath,
-        definitionHash: this.plan.definitionHash,
-        language: 'yaml',
-        ...(!this.env.knowsDefinition(this.plan.definitionHash) && { source: this.plan.file.text }),
-        inputs: this.plan.inputs,
-        steps: this.plan.workflow.steps.map((s) => s.id),
-      },
-    ]);
+    const { workflow, filePath, definitionHash, file, inputs } = this.plan;
+    const definition = { workflow: workflow.name, filePath, definitionHash, language: 'yaml' as const, source: file.text };
+    await this.env.append(this.runId, [workflowStarted(definition, inputs, workflow.steps.map((s) => s.id), this.env)]);
     this.advance();
   }
 
@@ -261,7 +247,7 @@ export class RunExecution implements Execution {
     if (this.settled) return;
     this.settled = true;
     this.armed.clear();
-    this.resolveDone(runResult(this.runId, this.run));
+    this.settlement.resolve(runResult(this.runId, this.run));
   }
 
   /** Decides what to do next from the journaled state. Idempotent: call it after anything changes. */
@@ -312,7 +298,7 @@ export class RunExecution implements Execution {
     if (this.storeFailure) {
       if (this.active.size === 0) {
         this.settled = true;
-        this.rejectDone(this.storeFailure);
+        this.settlement.reject(this.storeFailure);
       }
       return;
     }

@@ -24,6 +24,7 @@ import { toolInfo } from '../mcp/tool-cache';
 import { codeDeclaredServers, diagnosticsOf, evaluateBundle, isCodeWorkflowFile, loadCodeWorkflow } from '../code-first/load';
 import { prepareCodeDefinition } from '../code-first/prepare';
 import { SiteMapper } from '../code-first/sandbox';
+import { calledServers } from '../../common/workflow/graph';
 
 /** A pinned definition version made ready for its runs: parsed and validated, or evaluated from its bundle. */
 type Pinned =
@@ -317,8 +318,7 @@ export class Host {
   /** The servers of .vscode/mcp.json and of the workflow that its steps and compensations call. */
   private usedServers(file: SourceFile, workflow: WorkflowDefinition): DeclaredServer[] {
     const declared = declaredServers(this.workspace, { file, definition: workflow });
-    const names = new Set(workflow.steps.flatMap((s) => (s.kind === 'call' ? [s.server.name, ...(s.compensate ? [s.compensate.server.name] : [])] : [])));
-    return [...names].map((name) => declared.get(name)).filter((s): s is DeclaredServer => s !== undefined);
+    return calledServers(workflow).map((name) => declared.get(name)).filter((s): s is DeclaredServer => s !== undefined);
   }
 
   /** Resolves the servers a definition uses, for a run with these inputs. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI, cli } from '../support/cli';
 import { TestWorkspace } from '../support/host';
+import { until } from '../support/wait';
 
 const children = new Set<ChildProcess>();
 
@@ -19,14 +20,6 @@ function background(args: string[], cwd: string): { child: ChildProcess; output:
     }),
   );
   return { child, output: () => text, exit };
-}
-
-async function until(predicate: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** The CLI's durable commands, between real processes: delegation to a running host, taking over, detaching. */

@@ -8,6 +8,7 @@ import { HostError } from '../../sidecar/host/host';
 import { displayPath } from '../../sidecar/workspace/workspace';
 import { cli, jsonLines } from '../support/cli';
 import { EVERYTHING, RECORDER, TestWorkspace } from '../support/host';
+import { until } from '../support/wait';
 
 /** The `servers` of a test workflow: the meta-recorder (`rec`) and server-everything (`everything`). */
 function serversOf(ws: TestWorkspace): string {
@@ -49,14 +50,6 @@ function positionOf(file: string, needle: string): string {
 }
 
 const types = (events: RunEvent[], step?: string): string[] => events.filter((e) => !step || ('step' in e && e.step === step)).map((e) => e.type);
-
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('code-first workflows (*.workflow.ts) in a host, against real MCP servers', function () {
   this.timeout(60_000);

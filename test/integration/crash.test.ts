@@ -8,6 +8,7 @@ import { Store } from '../../sidecar/store/store';
 import { ROOT } from '../support/cli';
 import { TestWorkspace } from '../support/host';
 import { connectSidecar, killHard, startSidecar, stopSidecar } from '../support/sidecar';
+import { until } from '../support/wait';
 
 const FILESYSTEM = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-filesystem', 'dist', 'index.js');
 const KILLS = Number(process.env.CRASH_KILLS ?? 25);
@@ -36,15 +37,6 @@ function processesMentioning(marker: string): number[] {
       return []; // gone meanwhile
     }
   });
-}
-
-/** Resolves once no process mentions `marker` any more (servers started with it as an argument have exited). */
-async function waitForExit(marker: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (processesMentioning(marker).length > 0) {
-    if (Date.now() > end) throw new Error(`processes still running with ${marker}: ${processesMentioning(marker).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('crash testing: a sidecar killed at random moments', function () {
@@ -145,7 +137,7 @@ steps:
 
     // A killed sidecar's servers outlive it until they have read their closed stdin: one may still be finishing a
     // call that the restarted sidecar sent again (at-least-once, see docs/durability.md). Look once they are gone.
-    await waitForExit(out);
+    await until(() => processesMentioning(out).length === 0, `the servers of killed sidecars to exit (${out})`, 30_000);
     // Effects: each file written once with its final content, nothing else; no call after its step completed.
     const files = fs.readdirSync(out).sort();
     assert.deepEqual(files, runIds.flatMap((_, i) => [`t${i}-last.txt`, `t${i}-write.txt`]).sort());

@@ -9,6 +9,7 @@ import { StepFailure } from '../../sidecar/mcp/errors';
 import { McpPool } from '../../sidecar/mcp/pool';
 import { toolOutput } from '../../sidecar/mcp/result';
 import { ROOT } from '../support/cli';
+import { until } from '../support/wait';
 
 const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 const everything: ServerSpec = { name: 'everything', definition: { type: 'stdio', command: process.execPath, args: [EVERYTHING], env: {} } };
@@ -19,14 +20,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -81,7 +74,7 @@ describe('MCP connection pool (real servers)', function () {
       assert.match(error.message, /server 'everything' exited on signal SIGKILL during the call to 'trigger-long-running-operation'; it will be restarted on its next use/);
       return true;
     });
-    await until(() => connection.state === 'crashed');
+    await until(() => connection.state === 'crashed', 'the connection to notice the crash', 5000);
     const result = await connection.callTool('echo', { message: 'again' }, { timeoutMs: 5000 });
     assert.equal(toolOutput(result), 'Echo: again');
     assert.notEqual(connection.status().pid, firstPid, 'a new process');
@@ -119,7 +112,7 @@ describe('MCP connection pool (real servers)', function () {
     const pids = [a.status().pid!, b.status().pid!];
     assert.ok(pids.every(alive));
     await pool.closeAll();
-    await until(() => !pids.some(alive));
+    await until(() => !pids.some(alive), 'the server processes to exit', 5000);
     assert.deepEqual(pool.statuses().map((s) => s.state), ['stopped', 'stopped']);
     const log = fs.readFileSync(path.join(logDir, 'memory.log'), 'utf8');
     assert.match(log, /starting server 'memory'/);

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors';
-import { closeHost, EventBuffer, follow } from '../follow';
-import { obtainHost, type HostHandle } from '../host-handle';
+import { follow, withHost } from '../follow';
+import type { HostHandle } from '../host-handle';
 import { workspaceFor, type GlobalOptions } from '../session';
 
 /**
@@ -17,9 +17,7 @@ async function control(
   untilWaiting: boolean,
 ): Promise<number> {
   const workspace = workspaceFor(undefined, global);
-  const handle = await obtainHost(workspace, command);
-  const buffer = new EventBuffer(handle);
-  try {
+  return withHost(workspace, command, async (handle, buffer) => {
     const runId = await handle.runId(id);
     const before = handle.local ? await handle.get(runId) : undefined;
     if (handle.local && before?.status === 'running') await handle.resume(runId);
@@ -30,15 +28,8 @@ async function control(
       return 0;
     }
     process.stderr.write(`${said}\n`);
-    const { code, handle: last } = await follow(handle, buffer, runId, workspace, { json, global, untilWaiting, ...(before && { before }) });
-    await closeHost(last);
-    return code;
-  } catch (error) {
-    await handle.close();
-    throw error;
-  } finally {
-    buffer.close();
-  }
+    return follow(handle, buffer, runId, workspace, { json, global, untilWaiting, ...(before && { before }) });
+  });
 }
 
 /** `openconductor runs resume <id>`: carries an unfinished run on (after a crash, or one left waiting). */

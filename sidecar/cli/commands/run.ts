@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hasErrors } from '../../../common/diagnostics';
-import { stepDependencies } from '../../../common/workflow/graph';
+import { calledServers, stepNeeds } from '../../../common/workflow/graph';
 import { resolveInputs } from '../../../common/workflow/inputs';
 import { inputEnvironmentVariable } from '../../engine/resolve-servers';
 import { diagnosticsOf, isCodeWorkflowFile, loadCodeWorkflow } from '../../code-first/load';
@@ -9,8 +9,7 @@ import { loadWorkflow } from '../../workspace/load';
 import { displayPath } from '../../workspace/workspace';
 import { printDiagnostics } from '../diagnostics-output';
 import { CommandFailure, UsageError } from '../errors';
-import { closeHost, EventBuffer, follow } from '../follow';
-import { obtainHost } from '../host-handle';
+import { follow, withHost } from '../follow';
 import { askInput } from '../prompt';
 import { workspaceFor, type GlobalOptions } from '../session';
 import { Style } from '../style';
@@ -53,23 +52,14 @@ export async function runCommand(file: string, options: RunOptions, global: Glob
     given = { typed: readInputsFile(options.inputs), text: parseInputFlags(options.input) };
     const inputs = resolveInputs(loaded.workflow, given);
     if (inputs.problems.length > 0) throw new UsageError(inputs.problems.join('\n'));
-    serverInputs = await askServerInputs(loaded.servers, loaded.workflow.steps.flatMap((s) => (s.kind === 'call' ? [s.server.name, ...(s.compensate ? [s.compensate.server.name] : [])] : [])), workspace.mcpConfig?.inputs ?? []);
-    dependencies = new Map([...stepDependencies(loaded.workflow)].map(([id, deps]) => [id, [...new Set(deps.map((d) => d.step))]]));
+    serverInputs = await askServerInputs(loaded.servers, calledServers(loaded.workflow), workspace.mcpConfig?.inputs ?? []);
+    dependencies = stepNeeds(loaded.workflow);
   }
 
-  const handle = await obtainHost(workspace, `openconductor run ${displayPath(path.resolve(file))}`);
-  const buffer = new EventBuffer(handle);
-  try {
+  return withHost(workspace, `openconductor run ${displayPath(path.resolve(file))}`, async (handle, buffer) => {
     const { runId } = await handle.start({ file: path.resolve(file), inputs: given, serverInputs });
-    const { code, handle: last } = await follow(handle, buffer, runId, workspace, { json: options.json, global, ...(dependencies && { dependencies }) });
-    await closeHost(last);
-    return code;
-  } catch (error) {
-    await handle.close();
-    throw error;
-  } finally {
-    buffer.close();
-  }
+    return follow(handle, buffer, runId, workspace, { json: options.json, global, ...(dependencies && { dependencies }) });
+  });
 }
 
 /** Values of the .vscode/mcp.json inputs the used servers need: from OPENCONDUCTOR_INPUT_<ID>, or asked on the terminal. */

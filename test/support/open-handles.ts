@@ -1,0 +1,35 @@
+/**
+ * Root hook: once every test has run, mocha should exit by itself. If something a test
+ * started is still open 20 s later, name it and fail, so a leak shows in CI as a
+ * clear error instead of a hang.
+ */
+const GRACE_MS = 20_000;
+
+interface HandleLike {
+  constructor: { name: string };
+  spawnfile?: string;
+  spawnargs?: string[];
+  pid?: number;
+  remoteAddress?: string;
+  path?: string;
+  fd?: number;
+}
+
+/** Describes one open libuv handle in a line. */
+function describe(handle: HandleLike): string {
+  const facts = [handle.spawnargs?.join(' '), handle.pid && `pid ${handle.pid}`, handle.remoteAddress, handle.path, handle.fd !== undefined && `fd ${handle.fd}`]
+    .filter(Boolean)
+    .join(', ');
+  return `${handle.constructor.name}${facts ? ` (${facts})` : ''}`;
+}
+
+export const mochaHooks = {
+  afterAll(): void {
+    setTimeout(() => {
+      const handles = (process as unknown as { _getActiveHandles(): HandleLike[] })._getActiveHandles();
+      console.error(`tests finished ${GRACE_MS / 1000} s ago but the process is still held open by:`);
+      for (const handle of handles) console.error(`  ${describe(handle)}`);
+      process.exit(1);
+    }, GRACE_MS).unref();
+  },
+};
