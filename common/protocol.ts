@@ -1,6 +1,17 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { BreakerState, RunEvent, RunStatus } from './events';
 import type { RunDetails, RunSummary } from './runs';
+import type { Capabilities, SourceHealth } from './registry/model';
+import type {
+  RegistryEntryDetails,
+  RegistryIntrospectParams,
+  RegistrySearchParams,
+  RegistrySearchResult,
+  RegistryShowParams,
+  RegistrySourcesParams,
+  RegistrySyncParams,
+  RegistrySyncReport,
+} from './registry/protocol';
 
 /**
  * The JSON-RPC surface of an OpenConductor host (the sidecar, or a CLI process running workflows): the editor
@@ -71,6 +82,16 @@ export interface HostErrorData {
   diagnostics?: string[];
 }
 
+/** A registry sync's progress (one source, after a page). */
+export interface RegistrySyncProgress {
+  source: string;
+  phase: 'started' | 'page' | 'done' | 'failed';
+  records: number;
+  pages: number;
+  full: boolean;
+  message?: string;
+}
+
 export const Requests = {
   info: new RequestType<void, HostInfo, HostErrorData>('host/info'),
   start: new RequestType<StartParams, RunRef, HostErrorData>('runs/start'),
@@ -84,6 +105,11 @@ export const Requests = {
   get: new RequestType<RunRef, RunDetails, HostErrorData>('runs/get'),
   history: new RequestType<RunRef, RunEvent[], HostErrorData>('runs/history'),
   breakers: new RequestType<void, BreakerInfo[], HostErrorData>('servers/breakers'),
+  registrySync: new RequestType<RegistrySyncParams, RegistrySyncReport, HostErrorData>('registry/sync'),
+  registrySearch: new RequestType<RegistrySearchParams, RegistrySearchResult, HostErrorData>('registry/search'),
+  registryShow: new RequestType<RegistryShowParams, RegistryEntryDetails, HostErrorData>('registry/show'),
+  registrySources: new RequestType<RegistrySourcesParams, SourceHealth[], HostErrorData>('registry/sources'),
+  registryIntrospect: new RequestType<RegistryIntrospectParams, Capabilities, HostErrorData>('registry/introspect'),
 };
 
 export const Notifications = {
@@ -91,4 +117,6 @@ export const Notifications = {
   event: new NotificationType<RunEvent>('runs/event'),
   /** A tool's progress during a call: live only, never journaled. */
   progress: new NotificationType<{ runId: string; step: string; index?: number; progress: number; total?: number; message?: string }>('runs/progress'),
+  /** A registry sync's progress, after every page of every source. */
+  registryProgress: new NotificationType<RegistrySyncProgress>('registry/progress'),
 };

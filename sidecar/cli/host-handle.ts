@@ -2,7 +2,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { ResponseError } from 'vscode-jsonrpc/node';
 import type { RunEvent } from '../../common/events';
-import { Notifications, Requests, type HostErrorData, type RunOutcome, type RunRef, type StartParams } from '../../common/protocol';
+import { Notifications, Requests, type HostErrorData, type RegistrySyncProgress, type RunOutcome, type RunRef, type StartParams } from '../../common/protocol';
+import type { Capabilities, SourceHealth } from '../../common/registry/model';
+import type {
+  RegistryEntryDetails,
+  RegistryIntrospectParams,
+  RegistrySearchParams,
+  RegistrySearchResult,
+  RegistrySyncParams,
+  RegistrySyncReport,
+} from '../../common/registry/protocol';
+import { RegistryError } from '../registry/errors';
 import type { RunDetails } from '../../common/runs';
 import type { ProgressNotice } from '../engine/engine';
 import { Host, HostError } from '../host/host';
@@ -32,9 +42,20 @@ export interface HostHandle {
   onProgress(listener: (notice: ProgressNotice) => void): () => void;
   /** Called when a remote host goes away (it exited or crashed). */
   onLost(listener: () => void): void;
+  /** The host's registry: the federated catalog. */
+  registry: RegistryHandle;
   /** Runs executing here that still have work to do (not waiting): a local host stays up for them. */
   busyRuns(): string[];
   close(): Promise<void>;
+}
+
+/** What a CLI command asks of the host's registry. */
+export interface RegistryHandle {
+  sync(params: RegistrySyncParams, onProgress: (progress: RegistrySyncProgress) => void): Promise<RegistrySyncReport>;
+  search(params: RegistrySearchParams): Promise<RegistrySearchResult>;
+  show(name: string): Promise<RegistryEntryDetails>;
+  sources(): Promise<SourceHealth[]>;
+  introspect(params: RegistryIntrospectParams): Promise<Capabilities>;
 }
 
 /** Reaches the host of the workspace's data directory, or becomes it. */
@@ -77,6 +98,13 @@ function local(host: Host, stopListening: () => Promise<void>): HostHandle {
     onEvent: (listener) => host.store.subscribe(listener),
     onProgress: (listener) => host.engine.onProgress(listener),
     onLost: () => undefined,
+    registry: {
+      sync: (params, onProgress) => call(() => host.registry.sync(params, onProgress)),
+      search: (params) => call(() => host.registry.search(params)),
+      show: (name) => call(() => host.registry.show(name)),
+      sources: () => call(() => host.registry.sources()),
+      introspect: (params) => call(() => host.registry.introspect(params)),
+    },
     busyRuns: () => host.engine.runIds().filter((id) => !host.engine.isWaitingOnly(id)),
     close: async () => {
       await stopListening();
@@ -116,6 +144,20 @@ function remote(connection: MessageConnection): HostHandle {
       return () => disposable.dispose();
     },
     onLost: (listener) => lost.add(listener),
+    registry: {
+      sync: async (params, onProgress) => {
+        const disposable = connection.onNotification(Notifications.registryProgress, onProgress);
+        try {
+          return await call(() => connection.sendRequest(Requests.registrySync, params));
+        } finally {
+          disposable.dispose();
+        }
+      },
+      search: (params) => call(() => connection.sendRequest(Requests.registrySearch, params)),
+      show: (name) => call(() => connection.sendRequest(Requests.registryShow, { name })),
+      sources: () => call(() => connection.sendRequest(Requests.registrySources, {})),
+      introspect: (params) => call(() => connection.sendRequest(Requests.registryIntrospect, params)),
+    },
     busyRuns: () => [],
     close: async () => {
       lost.clear();
@@ -126,6 +168,7 @@ function remote(connection: MessageConnection): HostHandle {
 
 /** A host's refusal as the CLI reports it: usage problems exit 2, the rest 1; never a stack trace. */
 export function toCommandError(error: unknown): Error {
+  if (error instanceof RegistryError) return error.kind === 'usage' ? new UsageError(error.message) : new CommandFailure(error.message);
   const data = error instanceof HostError ? error.data : error instanceof ResponseError ? (error.data as HostErrorData | undefined) : undefined;
   if (!data) return error as Error;
   const message = (error as Error).message;

@@ -5,6 +5,17 @@ import { WorkflowFileError } from '../workspace/load';
 import { cancelCommand, decideCommand, resumeCommand, signalCommand } from './commands/control';
 import { historyCommand } from './commands/history';
 import { runCommand } from './commands/run';
+import {
+  registryAddCommand,
+  registryIntrospectCommand,
+  registrySearchCommand,
+  registryShowCommand,
+  registrySourcesCommand,
+  registrySyncCommand,
+  type AddCommandOptions,
+  type IntrospectCommandOptions,
+  type SearchCommandOptions,
+} from './commands/registry';
 import { runsListCommand, runsShowCommand } from './commands/runs';
 import { serversListCommand, serversToolsCommand } from './commands/servers';
 import { sidecarCommand } from './commands/sidecar';
@@ -104,7 +115,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('sidecar')
     .description('run as the workspace\'s long-lived host: resume unfinished runs, fire timers, serve JSON-RPC')
     .option('--stdio', 'also serve JSON-RPC on stdin/stdout (for the editor)', false)
-    .action(action((options: { stdio: boolean }) => sidecarCommand(options, global())));
+    .option('--sync-registry', 'sync the registry sources on their schedules (hourly for the official registry, daily for the others)', false)
+    .action(action((options: { stdio: boolean; syncRegistry: boolean }) => sidecarCommand(options, global())));
 
   const servers = program.command('servers').description('the MCP servers of the workspace');
   servers
@@ -120,7 +132,58 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'as JSON', false)
     .action(action((name: string, options: { json: boolean; file?: string }) => serversToolsCommand(name, options, global())));
 
-  for (const command of [program, ...program.commands, ...runs.commands, ...servers.commands]) {
+  const registry = program.command('registry').description('the federated catalog of MCP servers: official registry, sub-registries, GitHub, Glama');
+  registry
+    .command('sync')
+    .description('pull the sources (incremental where possible, resumable, concurrently); a failing source keeps its last good data')
+    .addOption(new Option('-s, --source <name>', 'only this source (repeatable)').argParser(collect).default([]))
+    .option('--full', 'full passes, removing what a source no longer lists', false)
+    .option('--json', 'the report as JSON', false)
+    .action(action((options: { source: string[]; full: boolean; json: boolean }) => registrySyncCommand(options, global())));
+  registry
+    .command('search')
+    .description('search the catalog by words and meaning (typos forgiven); no words lists by trust')
+    .argument('[query...]', 'what you are looking for')
+    .option('--json', 'as JSON, with each score explained', false)
+    .option('-n, --limit <n>', 'how many', '20')
+    .addOption(new Option('--source <name>', 'only servers listed by this source (repeatable)').argParser(collect).default([]))
+    .option('--transport <kind>', 'stdio or http')
+    .addOption(new Option('--type <registry>', 'package type: npm, pypi, oci, nuget, mcpb (repeatable)').argParser(collect).default([]))
+    .option('--min-trust <score>', 'only servers with at least this trust score (0-100)')
+    .option('--remote', 'only servers with a hosted endpoint')
+    .option('--no-remote', 'only servers without one')
+    .addOption(new Option('--status <status>', 'active, deprecated, deleted (repeatable; default active and deprecated)').argParser(collect).default([]))
+    .action(action((query: string[], options: SearchCommandOptions) => registrySearchCommand(query, options, global())));
+  registry
+    .command('show')
+    .description('a server: sources, versions, trust score and its factors, install recipes, tools, related servers')
+    .argument('<name>', 'its name or any alias')
+    .option('--json', 'as JSON', false)
+    .action(action((name: string, options: { json: boolean }) => registryShowCommand(name, options, global())));
+  registry
+    .command('sources')
+    .description('each source: health, records, last sync, last error')
+    .option('--json', 'as JSON', false)
+    .action(action((options: { json: boolean }) => registrySourcesCommand(options, global())));
+  registry
+    .command('introspect')
+    .description("start a server in a temporary folder and list its tools, prompts and resources (runs the server's code)")
+    .argument('<name>', 'its name or any alias')
+    .option('--recipe <n>', "which install recipe (numbers from 'registry show')")
+    .addOption(new Option('-i, --input <id=value>', 'a value the recipe needs (repeatable)').argParser(collect).default([]))
+    .option('--timeout <seconds>', 'how long it may take to start and answer', '60')
+    .option('--json', 'as JSON', false)
+    .action(action((name: string, options: IntrospectCommandOptions) => registryIntrospectCommand(name, options, global())));
+  registry
+    .command('add')
+    .description('add a server to .vscode/mcp.json (comments kept; secrets become password inputs)')
+    .argument('<name>', 'its name or any alias')
+    .option('--recipe <n>', "which install recipe (numbers from 'registry show')")
+    .option('--key <key>', 'the server name in mcp.json (default: the last part of its name)')
+    .option('--replace', 'replace a server of the same key instead of adding another', false)
+    .action(action((name: string, options: AddCommandOptions) => registryAddCommand(name, options, global())));
+
+  for (const command of [program, ...program.commands, ...runs.commands, ...servers.commands, ...registry.commands]) {
     command.exitOverride().showHelpAfterError('(run with --help for usage)');
   }
   return program;

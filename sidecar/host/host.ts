@@ -17,6 +17,7 @@ import { RunRequestError, yamlDefinition } from '../engine/run';
 import type { ServerSpec } from '../mcp/connection';
 import { McpPool } from '../mcp/pool';
 import { Store } from '../store/store';
+import { Registry } from '../registry/registry';
 import { declaredServers, type DeclaredServer } from '../workspace/declared-servers';
 import { loadWorkflow, WorkflowFileError } from '../workspace/load';
 import { hashText, prepareDataDir, type Workspace } from '../workspace/workspace';
@@ -68,6 +69,8 @@ export class Host {
     readonly store: Store,
     readonly pool: McpPool,
     readonly engine: Engine,
+    /** The federated catalog of MCP servers, kept in the same data directory. */
+    readonly registry: Registry,
   ) {}
 
   /** Takes the data directory (its lock) and starts an engine over it. */
@@ -76,7 +79,8 @@ export class Host {
     const store = await Store.open({ dataDir: options.workspace.dataDir, mode: 'writer', command: options.command });
     const pool = new McpPool({ cwd: options.workspace.folder, logDir: path.join(options.workspace.dataDir, 'logs'), clientVersion: options.version, defaultStartupTimeoutMs: 60_000 });
     const engine = new Engine(store, { connection: options.connection ?? ((spec) => pool.connection(spec)) });
-    return new Host(options, store, pool, engine);
+    const registry = await Registry.open({ dataDir: options.workspace.dataDir, workspaceFolder: options.workspace.folder, clientVersion: options.version });
+    return new Host(options, store, pool, engine, registry);
   }
 
   get workspace(): Workspace {
@@ -237,6 +241,7 @@ export class Host {
   async close(): Promise<void> {
     this.engine.close();
     await this.pool.closeAll();
+    await this.registry.close();
     await this.store.close();
   }
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
 import { Notifications, Requests, type HostErrorData } from '../../common/protocol';
 import { DataDirectoryBusyError } from '../store/lock';
+import { RegistryError } from '../registry/errors';
 import { HostError, type Host } from './host';
 
 /** Serves a host's JSON-RPC surface on one connection: requests answered, every event and progress report pushed. */
@@ -18,6 +19,7 @@ export function serve(host: Host, connection: MessageConnection): () => void {
       } catch (error) {
         if (error instanceof HostError) return new ResponseError(1, error.message, error.data);
         if (error instanceof DataDirectoryBusyError) return new ResponseError(1, error.message, { kind: 'refused' });
+        if (error instanceof RegistryError) return new ResponseError(1, error.message, { kind: error.kind });
         return new ResponseError(2, error instanceof Error ? error.message : String(error), { kind: 'internal' });
       }
     };
@@ -32,6 +34,14 @@ export function serve(host: Host, connection: MessageConnection): () => void {
   connection.onRequest(Requests.get, handle((p) => host.get(p.runId)));
   connection.onRequest(Requests.history, handle((p) => host.history(p.runId)));
   connection.onRequest(Requests.breakers, handle(() => host.store.breakers()));
+  connection.onRequest(
+    Requests.registrySync,
+    handle((p) => host.registry.sync(p, (progress) => void connection.sendNotification(Notifications.registryProgress, progress).catch(() => undefined))),
+  );
+  connection.onRequest(Requests.registrySearch, handle((p) => host.registry.search(p)));
+  connection.onRequest(Requests.registryShow, handle((p) => host.registry.show(p.name)));
+  connection.onRequest(Requests.registrySources, handle((p) => host.registry.sources(p.tokens)));
+  connection.onRequest(Requests.registryIntrospect, handle((p) => host.registry.introspect(p)));
   const stopEvents = host.store.subscribe((event) => void connection.sendNotification(Notifications.event, event).catch(() => undefined));
   const stopProgress = host.engine.onProgress((notice) => void connection.sendNotification(Notifications.progress, notice).catch(() => undefined));
   return () => {

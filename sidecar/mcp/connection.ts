@@ -109,6 +109,18 @@ export class ServerConnection {
     return this.tools;
   }
 
+  /** What the server offers: its tools, and its prompts and resources when it declares them (for registry introspection). */
+  async describe(): Promise<{ tools: Tool[]; prompts: Array<{ name: string; description?: string }>; resources: Array<{ name: string; uri: string; description?: string }>; serverInfo?: { name: string; version: string } }> {
+    const tools = await this.listTools();
+    const client = await this.connect();
+    const declared = client.getServerCapabilities() ?? {};
+    const timeout = { timeout: this.startupTimeoutMs() };
+    const prompts = declared.prompts ? (await client.listPrompts({}, timeout)).prompts : [];
+    const resources = declared.resources ? (await client.listResources({}, timeout)).resources : [];
+    const serverInfo = client.getServerVersion();
+    return { tools, prompts, resources, ...(serverInfo && { serverInfo: { name: serverInfo.name, version: serverInfo.version } }) };
+  }
+
   /** Calls a tool; failures become StepFailures naming the server, the tool and the cause. */
   async callTool(tool: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
     const client = await this.connect();

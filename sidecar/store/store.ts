@@ -6,7 +6,8 @@ import type { Database, SqlValue } from 'sql.js';
 import type { BreakerState, RunEvent, RunEventBody, RunStatus, ServerEvent, ServerEventBody } from '../../common/events';
 import { runFromEvents } from '../../common/run-state';
 import type { RunDetails, RunSummary } from '../../common/runs';
-import { Journal, readJournal, SegmentReader, syncDirectory, type BatchOutcome, type JournalContents, type RecordPosition } from './journal';
+import { writeFileAtomic } from './atomic-file';
+import { Journal, readJournal, SegmentReader, type BatchOutcome, type JournalContents, type RecordPosition } from './journal';
 import { DirectoryLock } from './lock';
 import { Projection } from './projection';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema';
@@ -456,24 +457,4 @@ function loadSnapshot(dataDir: string, manifest: Manifest): { bytes?: Uint8Array
 function firstJournalSeq(dir: string): number {
   const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^journal-\d+\.log$/.test(f)) : [];
   return names.length ? Math.min(...names.map((f) => Number(/\d+/.exec(f)![0]))) : Infinity;
-}
-
-/** Writes a file so that a crash leaves the old one or the new one, never half of either: write, fsync, rename. */
-function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  const tmp = `${file}.tmp`;
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      let offset = 0;
-      while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset, Math.min(bytes.length - offset, 1 << 30));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (error) {
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
-  syncDirectory(path.dirname(file));
 }

@@ -27,8 +27,10 @@ export const mochaHooks = {
   afterAll(): void {
     setTimeout(() => {
       const handles = (process as unknown as { _getActiveHandles(): HandleLike[] })._getActiveHandles();
-      console.error(`tests finished ${GRACE_MS / 1000} s ago but the process is still held open by:`);
+      console.error(`tests finished ${GRACE_MS / 1000} s ago but the process is still held open by: ${process.getActiveResourcesInfo().join(', ')}`);
       for (const handle of handles) console.error(`  ${describe(handle)}`);
+      // Mocha sets the exit code from the results in its own 'exit' listener; this one runs after it.
+      process.on('exit', () => (process.exitCode = 1));
       process.exit(1);
     }, GRACE_MS).unref();
   },

@@ -6,8 +6,8 @@ import { connectToHost } from '../../sidecar/host/serve';
 import { CLI } from './cli';
 
 /** A sidecar process (the built CLI) over a workspace, ready once it has resumed the unfinished runs. */
-export function startSidecar(dir: string, log: string[] = []): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, [CLI, 'sidecar', '--workspace', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function startSidecar(dir: string, log: string[] = [], args: string[] = []): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(process.execPath, [CLI, 'sidecar', '--workspace', dir, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const ready = new Promise<void>((resolve, reject) => {
     let text = '';
     child.stderr!.on('data', (d: Buffer) => {

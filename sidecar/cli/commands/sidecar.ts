@@ -10,7 +10,7 @@ import { VERSION, workspaceFor, type GlobalOptions } from '../session';
  * their timers, and serves JSON-RPC on the workspace's local socket (and on stdio with --stdio, for the editor).
  * It stops on SIGTERM, SIGINT or, with --stdio, when stdin closes; open runs stay open for the next host.
  */
-export async function sidecarCommand(options: { stdio: boolean }, global: GlobalOptions): Promise<number> {
+export async function sidecarCommand(options: { stdio: boolean; syncRegistry: boolean }, global: GlobalOptions): Promise<number> {
   const workspace = workspaceFor(undefined, global);
   let host: Host;
   try {
@@ -36,13 +36,39 @@ export async function sidecarCommand(options: { stdio: boolean }, global: Global
   const recovery = await host.recover();
   log(`resumed ${recovery.resumed.length} unfinished run(s)${recovery.failed.length ? `; ${recovery.failed.length} could not resume` : ''}`);
   for (const failure of recovery.failed) log(`run ${failure.runId} cannot resume: ${failure.reason}`);
+  for (const problem of host.registry.settings.problems) log(`registry settings: ${problem}`);
+  const stopSyncing = options.syncRegistry ? scheduleRegistrySync(host, log) : () => undefined;
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
     if (options.stdio) process.stdin.once('end', resolve);
   });
   log('stopping; unfinished runs stay open for the next host');
+  stopSyncing();
   await stopListening();
   await host.close().catch((error: unknown) => log(`closing: ${error instanceof HostError ? error.message : String(error)}`));
   return EXIT.ok;
+}
+
+/** How often the sidecar looks for registry sources due a sync (each has its own interval). */
+const REGISTRY_CHECK_MS = 60_000;
+
+/** Syncs each registry source when its interval has passed (sooner after a failure); returns the stopper. */
+function scheduleRegistrySync(host: Host, log: (line: string) => void): () => void {
+  let busy = false;
+  const tick = (): void => {
+    const due = host.registry.dueSources();
+    if (busy || due.length === 0) return;
+    busy = true;
+    host.registry
+      .sync({ sources: due })
+      .then((report) => {
+        for (const r of report.results) log(`registry: ${r.source} ${r.ok ? `synced (${r.full ? 'full' : 'incremental'}, ${r.records} records)` : `failed: ${r.error?.message}`}`);
+      })
+      .catch((error: unknown) => log(`registry: sync failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => (busy = false));
+  };
+  tick();
+  const timer = setInterval(tick, REGISTRY_CHECK_MS);
+  return () => clearInterval(timer);
 }
