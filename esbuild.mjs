@@ -19,6 +19,8 @@ const production = process.argv.includes('--production');
 const entryPoints = [
   { in: 'sidecar/cli.ts', out: 'openconductor', banner: '#!/usr/bin/env node', sourcemap: true, minify: production, external: ['esbuild'] },
   { in: 'sidecar/code-first/workflow.ts', out: 'workflow', sourcemap: false, minify: false, external: [] },
+  // The VS Code extension: `vscode` is the host's; the sidecar runs as its own process from dist/openconductor.js.
+  { in: 'extension/extension.ts', out: 'extension', sourcemap: true, minify: production, external: ['vscode'] },
 ];
 
 await mkdir('dist', { recursive: true });

@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
 import { Notifications, Requests, type HostErrorData } from '../../common/protocol';
 import { DataDirectoryBusyError } from '../store/lock';
 import { RegistryError } from '../registry/errors';
+import { hostAddress } from './connect';
 import { HostError, type Host } from './host';
 
 /** Serves a host's JSON-RPC surface on one connection: requests answered, every event and progress report pushed. */
@@ -50,12 +48,6 @@ export function serve(host: Host, connection: MessageConnection): () => void {
   };
 }
 
-/** Where a data directory's host listens: a socket path short enough for every platform, derived from the directory. */
-export function hostAddress(dataDir: string): string {
-  const id = createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
-  return process.platform === 'win32' ? `\\\\.\\pipe\\openconductor-${id}` : path.join(os.tmpdir(), `openconductor-${id}.sock`);
-}
-
 /** Listens on the data directory's local socket, so that other CLI processes reach this host; returns the closer. */
 export async function listen(host: Host): Promise<() => Promise<void>> {
   const address = hostAddress(host.workspace.dataDir);
@@ -86,20 +78,4 @@ export async function listen(host: Host): Promise<() => Promise<void>> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     if (process.platform !== 'win32') fs.rmSync(address, { force: true });
   };
-}
-
-/** Connects to the host of a data directory, if one listens; undefined when none does. */
-export async function connectToHost(dataDir: string): Promise<MessageConnection | undefined> {
-  const address = hostAddress(dataDir);
-  const socket = await new Promise<net.Socket | undefined>((resolve) => {
-    const s = net.connect(address);
-    s.once('connect', () => resolve(s));
-    s.once('error', () => resolve(undefined));
-  });
-  if (!socket) return undefined;
-  const connection = createMessageConnection(socket, socket);
-  // Disposing a connection leaves its socket open, which would keep the process alive.
-  connection.onDispose(() => socket.destroy());
-  connection.listen();
-  return connection;
 }

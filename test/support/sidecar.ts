@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
 import type { RunEvent } from '../../common/events';
 import { Notifications } from '../../common/protocol';
-import { connectToHost } from '../../sidecar/host/serve';
+import { connectToHost } from '../../sidecar/host/connect';
 import { CLI } from './cli';
 
 /** A sidecar process (the built CLI) over a workspace, ready once it has resumed the unfinished runs. */

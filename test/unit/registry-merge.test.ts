@@ -255,34 +255,5 @@ describe('registry merge', () => {
       assert.equal(entryNamed(entries, 'ai.waystation/gmail').directory, undefined);
       assert.deepEqual(entries.filter((e) => e.versions.length === 0).map((e) => e.id), ['glama:g3', 'glama:g4', 'glama:g5']);
     });
-
-    it('merges 50,000 records in well under 2 s', () => {
-      const base = officialRecords() as Array<Extract<SourceRecord, { kind: 'official' | 'registry' }>>;
-      const records: SourceRecord[] = [];
-      for (let copy = 0; records.length < 50_000; copy++) {
-        for (const record of base) {
-          if (records.length === 50_000) break;
-          const s = record.server;
-          records.push({
-            ...record,
-            server: {
-              ...s,
-              name: `${s.name}-${copy}`,
-              ...(s.repository ? { repository: { ...s.repository, url: `${s.repository.url}-${copy}` } } : {}),
-              packages: s.packages.map((p) => ({ ...p, identifier: `${p.identifier}-${copy}` })),
-              remotes: s.remotes.map((r) => ({ ...r, url: `${r.url}-${copy}` })),
-            },
-          });
-        }
-      }
-      mergeRecords(records.slice(0, 5000), { now: NOW });
-      // CPU time, not wall time: other processes on a shared machine must not fail this.
-      const started = process.cpuUsage();
-      const entries = mergeRecords(records, { now: NOW });
-      const used = process.cpuUsage(started);
-      const ms = (used.user + used.system) / 1000;
-      assert.ok(entries.length > 25_000);
-      assert.ok(ms < 2000, `took ${Math.round(ms)} ms of CPU`);
-    });
   });
 });

@@ -1,0 +1,285 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { Requests } from '../common/protocol';
+import { toMcpJsonEntry, type RunnableRecipe } from '../common/registry/install';
+import { addServerToMcpJson, freeServerKey } from '../common/registry/mcp-json-edit';
+import type { EntrySummary } from '../common/registry/protocol';
+import { runsToCsv } from '../common/runs-csv';
+import { escapeMarkdown } from './markdown';
+import type { Sidecar } from './sidecar';
+import type { RegistryNode } from './views/registry';
+import type { RunNode, RunsView } from './views/runs';
+import type { WorkflowsView } from './views/workflows';
+
+/** What the commands work with. */
+export interface CommandContext {
+  sidecar: Sidecar;
+  runs: RunsView;
+  workflows: WorkflowsView;
+  log: vscode.LogOutputChannel;
+  /** Tokens for registry sources, from the secret storage. */
+  tokens(): Promise<Record<string, string>>;
+}
+
+/** Registers every command; returns their disposables. */
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  const register = (id: string, fn: (...args: never[]) => unknown) =>
+    vscode.commands.registerCommand(`openconductor.${id}`, async (...args: never[]) => {
+      try {
+        return await fn(...args);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        ctx.log.error(`${id}: ${message}`);
+        void vscode.window.showErrorMessage(`OpenConductor: ${message}`);
+        return undefined;
+      }
+    });
+  const connection = () => {
+    if (!ctx.sidecar.connection) throw new Error('the sidecar is not running yet; see OpenConductor: Show Log');
+    return ctx.sidecar.connection;
+  };
+  const requireTrust = () => {
+    if (!vscode.workspace.isTrusted) throw new Error('this workspace is not trusted: OpenConductor runs no workflow and starts no server in it');
+  };
+
+  const runFile = async (uri: vscode.Uri) => {
+    requireTrust();
+    const { runId } = await connection().sendRequest(Requests.start, { file: uri.fsPath });
+    ctx.log.info(`started run ${runId} of ${vscode.workspace.asRelativePath(uri)}`);
+    void vscode.commands.executeCommand('openconductor.runs.focus');
+    void vscode.window.showInformationMessage(`Started ${path.basename(uri.fsPath)} (run ${runId}).`);
+    return runId;
+  };
+
+  return [
+    register('runWorkflow', async (uri?: vscode.Uri) => {
+      requireTrust();
+      const target = uri instanceof vscode.Uri ? uri : await pickWorkflow(ctx.workflows);
+      return target ? runFile(target) : undefined;
+    }),
+    register('workflow.run', (uri: vscode.Uri) => runFile(uri)),
+    register('workflow.open', (uri: vscode.Uri) => vscode.commands.executeCommand('vscode.open', uri)),
+    register('workflow.validate', async (uri: vscode.Uri) => {
+      const document = await vscode.workspace.openTextDocument(uri);
+      await vscode.window.showTextDocument(document);
+      void vscode.commands.executeCommand('workbench.actions.view.problems');
+    }),
+    register('syncRegistries', async () => {
+      const tokens = await ctx.tokens();
+      const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Syncing registries', cancellable: false }, async (progress) => {
+        const handler = connection().onNotification('registry/progress', (p: { source: string; phase: string; records: number }) => progress.report({ message: `${p.source}: ${p.records} records${p.phase === 'done' ? ', done' : ''}` }));
+        try {
+          return await connection().sendRequest(Requests.registrySync, { tokens });
+        } finally {
+          handler.dispose();
+        }
+      });
+      const failed = report.results.filter((r) => !r.ok);
+      const summary = `${report.entries} servers in the catalog.${failed.length ? ` Failed: ${failed.map((f) => `${f.source} (${f.error?.message})`).join('; ')}; their last good data is kept.` : ''}`;
+      if (failed.length) void vscode.window.showWarningMessage(summary);
+      else void vscode.window.showInformationMessage(summary);
+    }),
+    register('searchRegistry', () => searchRegistry(ctx, connection)),
+    register('registry.showDetails', async (node: RegistryNode | EntrySummary) => showDetails(connection, entryOf(node).name)),
+    register('registry.addToWorkspace', async (node: RegistryNode | EntrySummary) => {
+      requireTrust();
+      await addToWorkspace(ctx, connection, entryOf(node).name);
+    }),
+    register('registry.addToUserProfile', async (node: RegistryNode | EntrySummary) => {
+      requireTrust();
+      await addToUserProfile(connection, entryOf(node).name);
+    }),
+    register('approvePending', async () => {
+      requireTrust();
+      const pending = ctx.runs.counts().approvals;
+      if (pending.length === 0) return void vscode.window.showInformationMessage('No step is waiting for approval.');
+      const pick = await vscode.window.showQuickPick(
+        pending.map((p) => ({ label: p.step, description: `run ${p.runId}`, pending: p })),
+        { placeHolder: 'Approve which step?' },
+      );
+      if (pick) await decide(connection, pick.pending.runId, pick.pending.step, true);
+    }),
+    register('run.approve', (node: RunNode) => node.kind === 'step' && decide(connection, node.runId, node.step.id, true)),
+    register('run.reject', (node: RunNode) => node.kind === 'step' && decide(connection, node.runId, node.step.id, false)),
+    register('run.cancel', async (node: RunNode) => {
+      requireTrust();
+      if (node.kind === 'run') await connection().sendRequest(Requests.cancel, { runId: node.run.id, reason: 'cancelled from VS Code' });
+    }),
+    register('run.rerun', async (node: RunNode) => node.kind === 'run' && runFile(vscode.Uri.file(node.run.file))),
+    register('run.history', (node: RunNode) => node.kind === 'run' && showHistory(connection, node.run.id)),
+    register('showRunHistory', async () => {
+      const runs = await connection().sendRequest(Requests.list, { limit: 100 });
+      const pick = await vscode.window.showQuickPick(
+        runs.map((r) => ({ label: r.workflow, description: `${r.status} · ${new Date(r.startedAt).toLocaleString()}`, detail: r.id, id: r.id })),
+        { placeHolder: 'Which run?' },
+      );
+      if (pick) await showHistory(connection, pick.id);
+    }),
+    register('exportRuns', async () => {
+      const runs = await connection().sendRequest(Requests.list, { limit: 10_000 });
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const target = await vscode.window.showSaveDialog({ filters: { CSV: ['csv'] }, ...(folder && { defaultUri: vscode.Uri.joinPath(folder, 'runs.csv') }) });
+      if (!target) return;
+      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(runsToCsv(runs)));
+      void vscode.window.showInformationMessage(`Exported ${runs.length} runs to ${vscode.workspace.asRelativePath(target)}.`);
+    }),
+    register('refresh', () => {
+      ctx.workflows.refresh();
+      void ctx.runs.reload();
+      void vscode.commands.executeCommand('openconductor.registry.refresh');
+    }),
+    register('restartSidecar', () => ctx.sidecar.restart()),
+    register('showLog', () => ctx.log.show()),
+  ];
+}
+
+function entryOf(node: RegistryNode | EntrySummary): EntrySummary {
+  return 'kind' in node ? (node.kind === 'entry' ? node.entry : (() => { throw new Error('pick a server, not a source'); })()) : node;
+}
+
+async function pickWorkflow(workflows: WorkflowsView): Promise<vscode.Uri | undefined> {
+  const files = await workflows.list();
+  if (files.length === 0) throw new Error('there is no *.workflow.yaml or *.workflow.ts file in this workspace');
+  const pick = await vscode.window.showQuickPick(
+    files.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(path.dirname(uri.fsPath)), uri })),
+    { placeHolder: 'Run which workflow?' },
+  );
+  return pick?.uri;
+}
+
+async function decide(connection: () => MessageConnection, runId: string, step: string, approved: boolean): Promise<void> {
+  if (!vscode.workspace.isTrusted) throw new Error('this workspace is not trusted');
+  const comment = await vscode.window.showInputBox({ prompt: `${approved ? 'Approve' : 'Reject'} ${step}: a comment (optional)` });
+  if (comment === undefined) return;
+  await connection().sendRequest(Requests.decide, { runId, step, approved, ...(comment && { comment }) });
+  void vscode.window.showInformationMessage(`${approved ? 'Approved' : 'Rejected'} ${step}.`);
+}
+
+async function showHistory(connection: () => MessageConnection, runId: string): Promise<void> {
+  const events = await connection().sendRequest(Requests.history, { runId });
+  const lines = events.map((e) => `${String(e.seq).padStart(6)}  ${new Date(e.time).toISOString()}  ${e.type.padEnd(22)}  ${JSON.stringify({ ...e, seq: undefined, time: undefined, type: undefined, runId: undefined })}`);
+  const document = await vscode.workspace.openTextDocument({ content: `Run ${runId}: ${events.length} events\n\n${lines.join('\n')}\n`, language: 'log' });
+  await vscode.window.showTextDocument(document, { preview: true });
+}
+
+/** A QuickPick that searches the catalog as the user types (results replace each other; stale answers are dropped). */
+async function searchRegistry(ctx: CommandContext, connection: () => MessageConnection): Promise<void> {
+  const quickPick = vscode.window.createQuickPick<vscode.QuickPickItem & { entry: EntrySummary }>();
+  quickPick.placeholder = 'Search MCP servers by name, words or meaning (typos are fine)';
+  quickPick.matchOnDescription = false;
+  quickPick.matchOnDetail = false;
+  let latest = 0;
+  const search = async (query: string) => {
+    const ticket = ++latest;
+    quickPick.busy = true;
+    try {
+      const result = await connection().sendRequest(Requests.registrySearch, { query, limit: 50 });
+      if (ticket !== latest) return;
+      // alwaysShow: the catalog ranked them; VS Code's own fuzzy filter must not hide hits found by meaning.
+      quickPick.items = result.hits.map((h) => ({ label: h.title ?? h.name, description: `${h.trust}/100 · ${h.transports.join(', ') || 'no package'}${h.status !== 'active' ? ` · ${h.status}` : ''}`, detail: h.description, alwaysShow: true, entry: h }));
+      if (result.catalog === 0) quickPick.placeholder = 'The catalog is empty: run OpenConductor: Sync Registries';
+    } catch (error) {
+      ctx.log.warn(`search: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      if (ticket === latest) quickPick.busy = false;
+    }
+  };
+  quickPick.onDidChangeValue((value) => void search(value));
+  const chosen = await new Promise<EntrySummary | undefined>((resolve) => {
+    quickPick.onDidAccept(() => resolve(quickPick.selectedItems[0]?.entry));
+    quickPick.onDidHide(() => resolve(undefined));
+    quickPick.show();
+    void search('');
+  });
+  quickPick.dispose();
+  if (!chosen) return;
+  const action = await vscode.window.showQuickPick(['Show Details', 'Add to Workspace', 'Add to User Profile'], { placeHolder: chosen.name });
+  if (action === 'Show Details') await showDetails(connection, chosen.name);
+  else if (action === 'Add to Workspace') await vscode.commands.executeCommand('openconductor.registry.addToWorkspace', chosen);
+  else if (action === 'Add to User Profile') await vscode.commands.executeCommand('openconductor.registry.addToUserProfile', chosen);
+}
+
+/** Details as a read-only Markdown preview (registry text escaped: it is untrusted). */
+async function showDetails(connection: () => MessageConnection, name: string): Promise<void> {
+  const details = await connection().sendRequest(Requests.registryShow, { name });
+  const { entry } = details;
+  const fence = (text: string) => `\`\`\`\n${text.replace(/```/g, "'''")}\n\`\`\``;
+  const lines = [
+    `# ${escapeMarkdown(entry.title ?? entry.name)}`,
+    '',
+    escapeMarkdown(entry.description),
+    '',
+    `**Trust ${entry.trust.score}/100**`,
+    '',
+    ...entry.trust.factors.map((f) => `- ${f.points >= 0 ? '+' : ''}${f.points} ${escapeMarkdown(f.reason)}`),
+    '',
+    '## Sources',
+    ...entry.sources.map((s) => `- ${escapeMarkdown(s.source)}: ${escapeMarkdown(s.name)}`),
+    '',
+    `## Versions (${entry.versions.length})`,
+    ...entry.versions.slice(0, 10).map((v) => `- ${escapeMarkdown(v.version)}${v.isLatest ? ' (latest)' : ''}${v.status !== 'active' ? ` ${v.status}` : ''}`),
+    '',
+    '## Install',
+    ...details.recipes.map((r) => (r.runnable ? `**${escapeMarkdown(r.label)}**\n\n${fence(r.command ? [r.command, ...r.args].join(' ') : (r.url ?? ''))}` : `**${escapeMarkdown(r.label)}**: ${escapeMarkdown(r.problem)}`)),
+  ];
+  const document = await vscode.workspace.openTextDocument({ content: lines.join('\n'), language: 'markdown' });
+  await vscode.commands.executeCommand('markdown.showPreview', document.uri);
+}
+
+/** Adds a server to .vscode/mcp.json: required values asked now, secrets left as password inputs VS Code asks for. */
+async function addToWorkspace(ctx: CommandContext, connection: () => MessageConnection, name: string): Promise<void> {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) throw new Error('open a folder first: servers are added to its .vscode/mcp.json');
+  const details = await connection().sendRequest(Requests.registryShow, { name });
+  const recipe = await pickRecipe(details.recipes.filter((r): r is RunnableRecipe => r.runnable), details.entry.name);
+  if (!recipe) return;
+  const uri = vscode.Uri.joinPath(folder.uri, '.vscode', 'mcp.json');
+  let text = '';
+  try {
+    text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+  } catch {
+    // No mcp.json yet: it is created.
+  }
+  const key = freeServerKey(text, details.entry.name.slice(details.entry.name.lastIndexOf('/') + 1).toLowerCase());
+  const entry = toMcpJsonEntry(recipe, key);
+  // Required values that are not secret are asked now and written; secrets stay ${input:…} prompts.
+  for (const input of recipe.inputs.filter((i) => i.isRequired && !i.isSecret)) {
+    const id = `${key.replace(/[^A-Za-z0-9_.-]/g, '-')}.${input.id}`;
+    const value = await vscode.window.showInputBox({ title: `${details.entry.name}: ${input.id}`, prompt: input.description, ignoreFocusOut: true });
+    if (value === undefined) return;
+    const replace = (s: string) => s.split(`\${input:${id}}`).join(value);
+    const server = entry.server as { args?: string[]; env?: Record<string, string>; headers?: Record<string, string>; url?: string };
+    if (server.args) server.args = server.args.map(replace);
+    for (const map of [server.env, server.headers]) if (map) for (const k of Object.keys(map)) map[k] = replace(map[k]);
+    if (server.url) server.url = replace(server.url);
+    entry.inputs = entry.inputs.filter((i) => i.id !== id);
+  }
+  const result = addServerToMcpJson(text, entry, { replace: true });
+  if ('error' in result) throw new Error(`.vscode/mcp.json: ${result.error}`);
+  await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(result.text));
+  ctx.log.info(`added ${result.key} (${recipe.label}) to .vscode/mcp.json`);
+  const open = await vscode.window.showInformationMessage(`Added '${result.key}' to .vscode/mcp.json${result.addedInputs.length ? `; VS Code asks for ${result.addedInputs.join(', ')} when it starts` : ''}.`, 'Open mcp.json');
+  if (open) await vscode.window.showTextDocument(uri);
+}
+
+/** Hands the server to VS Code's own MCP install (its user profile), through its `mcp/install` link. */
+async function addToUserProfile(connection: () => MessageConnection, name: string): Promise<void> {
+  const details = await connection().sendRequest(Requests.registryShow, { name });
+  const recipe = await pickRecipe(details.recipes.filter((r): r is RunnableRecipe => r.runnable), details.entry.name);
+  if (!recipe) return;
+  const key = details.entry.name.slice(details.entry.name.lastIndexOf('/') + 1).toLowerCase();
+  const entry = toMcpJsonEntry(recipe, key);
+  const payload = { name: entry.key, ...entry.server, ...(entry.inputs.length && { inputs: entry.inputs }) };
+  await vscode.env.openExternal(vscode.Uri.parse(`${vscode.env.uriScheme}:mcp/install?${encodeURIComponent(JSON.stringify(payload))}`));
+}
+
+async function pickRecipe(recipes: RunnableRecipe[], name: string): Promise<RunnableRecipe | undefined> {
+  if (recipes.length === 0) throw new Error(`${name} has no package or remote that can be installed`);
+  if (recipes.length === 1) return recipes[0];
+  const pick = await vscode.window.showQuickPick(
+    recipes.map((r) => ({ label: r.label, description: r.transport, detail: r.command ? [r.command, ...r.args].join(' ') : r.url, recipe: r })),
+    { placeHolder: `Install ${name} how?` },
+  );
+  return pick?.recipe;
+}

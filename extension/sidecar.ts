@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { Requests, type HostInfo } from '../common/protocol';
+import { connectToHost } from '../sidecar/host/connect';
+
+/** What the editor shows of the sidecar. */
+export type SidecarState = 'starting' | 'ready' | 'restarting' | 'stopped' | 'failed';
+
+export interface SidecarOptions {
+  /** The bundled CLI (dist/openconductor.js). */
+  cli: string;
+  workspaceFolder: string;
+  dataDir: string;
+  /** Extra environment (registry settings from VS Code's configuration). */
+  env: Record<string, string>;
+  log: (line: string) => void;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+/** A sidecar up this long is healthy again: the next crash restarts it at once. */
+const HEALTHY_AFTER_MS = 60_000;
+
+/**
+ * Keeps one connection to the workspace's host. If a host already serves the data directory (an `openconductor`
+ * process in a terminal) the editor uses it over its socket; otherwise it starts `openconductor sidecar --stdio`
+ * and talks JSON-RPC over its stdio. A sidecar that exits unexpectedly is restarted with backoff (1 s, 2 s, 4 s …
+ * 30 s); a restarted sidecar resumes every unfinished run. Listeners registered here survive restarts.
+ */
+export class Sidecar {
+  state: SidecarState = 'stopped';
+  connection?: MessageConnection;
+  private child?: ChildProcess;
+  private stopping = false;
+  private backoffMs = 1000;
+  private startedAt = 0;
+  private restartTimer?: NodeJS.Timeout;
+  private readonly stateListeners = new Set<(state: SidecarState) => void>();
+  private readonly connectListeners = new Set<(connection: MessageConnection) => void>();
+
+  constructor(private readonly options: SidecarOptions) {}
+
+  /** Called with every state change. */
+  onState(listener: (state: SidecarState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Called with each new connection (after a start or a restart): register notification handlers here. */
+  onConnect(listener: (connection: MessageConnection) => void): () => void {
+    this.connectListeners.add(listener);
+    if (this.connection && this.state === 'ready') listener(this.connection);
+    return () => this.connectListeners.delete(listener);
+  }
+
+  /** Connects to the running host, or starts the sidecar; resolves once it answers. */
+  async start(): Promise<HostInfo> {
+    this.stopping = false;
+    this.setState(this.state === 'restarting' ? 'restarting' : 'starting');
+    const existing = await connectToHost(this.options.dataDir);
+    const connection = existing ?? this.spawn();
+    if (existing) {
+      this.options.log(`using the host already serving ${this.options.dataDir}`);
+      existing.onClose(() => this.lost('the host it used went away'));
+    }
+    this.connection = connection;
+    const info = await connection.sendRequest(Requests.info, undefined);
+    this.startedAt = Date.now();
+    this.options.log(`connected to host pid ${info.pid} (${info.version}), ${info.runs.length} run(s) executing`);
+    this.setState('ready');
+    for (const listener of this.connectListeners) listener(connection);
+    return info;
+  }
+
+  /** Stops the sidecar this editor started (unfinished runs stay open for the next one). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    this.connection?.dispose();
+    this.connection = undefined;
+    if (child && child.exitCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.setState('stopped');
+  }
+
+  /** Stops and starts again (a command, or after the settings changed). */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.backoffMs = 1000;
+    await this.start();
+  }
+
+  /** The sidecar's pid, when this editor started it. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private spawn(): MessageConnection {
+    const args = [this.options.cli, 'sidecar', '--stdio', '--sync-registry', '--workspace', this.options.workspaceFolder, '--data-dir', this.options.dataDir];
+    // In VS Code the extension host runs on Electron: this makes its binary a plain Node.js.
+    const child = spawn(process.execPath, args, { cwd: this.options.workspaceFolder, env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    this.options.log(`started the sidecar (pid ${child.pid}): ${path.basename(this.options.cli)} ${args.slice(1).join(' ')}`);
+    let partial = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.options.log(line);
+    });
+    child.once('exit', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      this.lost(`the sidecar exited ${signal ? `on ${signal}` : `with code ${code}`}`);
+    });
+    const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    connection.listen();
+    return connection;
+  }
+
+  /** The connection is gone: restart unless stopping, sooner when the sidecar had been up a while. */
+  private lost(why: string): void {
+    this.connection?.dispose();
+    this.connection = undefined;
+    if (this.stopping) return;
+    if (Date.now() - this.startedAt > HEALTHY_AFTER_MS) this.backoffMs = 1000;
+    const wait = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    this.options.log(`${why}; restarting in ${wait / 1000} s (unfinished runs resume)`);
+    this.setState('restarting');
+    this.restartTimer = setTimeout(() => {
+      this.start().catch((error: unknown) => {
+        this.options.log(`restart failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.lost('the restart failed');
+      });
+    }, wait);
+  }
+
+  private setState(state: SidecarState): void {
+    if (this.state === state) return;
+    this.state = state;
+    for (const listener of this.stateListeners) listener(state);
+  }
+}
+
