@@ -20,6 +20,14 @@ export interface CommandContext {
   log: vscode.LogOutputChannel;
   /** Tokens for registry sources, from the secret storage. */
   tokens(): Promise<Record<string, string>>;
+  /** Names of the configured registry sources. */
+  sourceNames(): string[];
+  secrets: vscode.SecretStorage;
+}
+
+/** Where a registry source's token (or, for `embeddings`, the embeddings endpoint's key) is kept in the secret storage. */
+export function tokenKey(source: string): string {
+  return `openconductor.registry.token.${source}`;
 }
 
 /** Registers every command; returns their disposables. */
@@ -130,6 +138,15 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       void vscode.commands.executeCommand('openconductor.registry.refresh');
     }),
     register('restartSidecar', () => ctx.sidecar.restart()),
+    register('setRegistryToken', async () => {
+      const source = await vscode.window.showQuickPick([...ctx.sourceNames(), 'embeddings'], { placeHolder: 'The token of which registry source (or the embeddings endpoint)?' });
+      if (!source) return;
+      const token = await vscode.window.showInputBox({ prompt: `Token for ${source} (kept in VS Code's secret storage; empty to remove it)`, password: true, ignoreFocusOut: true });
+      if (token === undefined) return;
+      if (token) await ctx.secrets.store(tokenKey(source), token);
+      else await ctx.secrets.delete(tokenKey(source));
+      void vscode.window.showInformationMessage(token ? `Saved the token for ${source}.` : `Removed the token for ${source}.`);
+    }),
     register('showLog', () => ctx.log.show()),
   ];
 }
@@ -174,7 +191,8 @@ async function searchRegistry(ctx: CommandContext, connection: () => MessageConn
     const ticket = ++latest;
     quickPick.busy = true;
     try {
-      const result = await connection().sendRequest(Requests.registrySearch, { query, limit: 50 });
+      const embeddingsToken = await ctx.secrets.get(tokenKey('embeddings'));
+      const result = await connection().sendRequest(Requests.registrySearch, { query, limit: 50, ...(embeddingsToken && { embeddingsToken }) });
       if (ticket !== latest) return;
       // alwaysShow: the catalog ranked them; VS Code's own fuzzy filter must not hide hits found by meaning.
       quickPick.items = result.hits.map((h) => ({ label: h.title ?? h.name, description: `${h.trust}/100 · ${h.transports.join(', ') || 'no package'}${h.status !== 'active' ? ` · ${h.status}` : ''}`, detail: h.description, alwaysShow: true, entry: h }));

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { registerCommands } from './commands';
+import { registerCommands, tokenKey } from './commands';
 import { registerMcpProvider } from './mcp-provider';
 import { Sidecar, type SidecarState } from './sidecar';
 import { RegistryView } from './views/registry';
@@ -10,14 +10,9 @@ import { WorkflowsView } from './views/workflows';
 
 let sidecar: Sidecar | undefined;
 
-/** Where a registry source's token is kept in the secret storage. */
-export function tokenKey(source: string): string {
-  return `openconductor.registry.token.${source}`;
-}
-
 /**
- * Starts OpenConductor in a workspace: the views, the commands, the status bar, and (in a trusted workspace) the
- * sidecar that hosts runs and the registry. In an untrusted workspace nothing is started: the views explain why.
+ * Starts OpenConductor in a workspace: the views, the commands, the status bar, and the sidecar that hosts runs and
+ * the registry. In an untrusted workspace the sidecar is restricted (browsing only) and the views explain why.
  */
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('OpenConductor', { log: true });
@@ -31,8 +26,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     workspaceFolder,
     dataDir,
     env: registryEnvironment(configuration),
+    restricted: () => !vscode.workspace.isTrusted,
     log: (line) => log.info(line),
   });
+  const sourceNames = () => [...new Set(['official', 'github', 'glama', ...(configuration.get<Array<{ name?: string }>>('registry.sources') ?? []).map((s) => s.name ?? '')].filter(Boolean))];
   const runs = new RunsView(sidecar);
   const workflows = new WorkflowsView();
   const registry = new RegistryView(sidecar);
@@ -50,9 +47,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       runs,
       workflows,
       log,
+      secrets: context.secrets,
+      sourceNames,
       tokens: async () => {
         const out: Record<string, string> = {};
-        for (const source of ['official', 'github', 'glama', ...(configuration.get<Array<{ name?: string }>>('registry.sources') ?? []).map((s) => s.name ?? '')].filter(Boolean)) {
+        for (const source of sourceNames()) {
           const token = await context.secrets.get(tokenKey(source));
           if (token) out[source] = token;
         }
@@ -62,13 +61,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   const status = statusBar(sidecar, runs);
   context.subscriptions.push(status);
-  const provider = registerMcpProvider(workflows);
-  if (provider) context.subscriptions.push(provider);
+  try {
+    const provider = registerMcpProvider(workflows);
+    if (provider) context.subscriptions.push(provider);
+  } catch (error) {
+    // An optional integration: a host whose MCP API differs must not cost the rest of the extension.
+    log.warn(`VS Code's MCP server provider API is not usable here: ${error instanceof Error ? error.message : String(error)}`);
+  }
 
   if (!vscode.workspace.isTrusted) {
-    log.info('the workspace is not trusted: no sidecar, no server, no run until it is');
-    context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void start(log)));
-    return;
+    log.info('the workspace is not trusted: the sidecar starts restricted (the registry and past runs can be browsed; no server starts, no workflow runs)');
+    context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void sidecar?.restart().catch((error: unknown) => log.error(String(error)))));
   }
   await start(log);
 }

@@ -14,6 +14,8 @@ export interface SidecarOptions {
   dataDir: string;
   /** Extra environment (registry settings from VS Code's configuration). */
   env: Record<string, string>;
+  /** Whether the workspace is untrusted now: the sidecar then starts restricted (no run, no server). */
+  restricted: () => boolean;
   log: (line: string) => void;
 }
 
@@ -102,7 +104,7 @@ export class Sidecar {
   }
 
   private spawn(): MessageConnection {
-    const args = [this.options.cli, 'sidecar', '--stdio', '--sync-registry', '--workspace', this.options.workspaceFolder, '--data-dir', this.options.dataDir];
+    const args = [this.options.cli, 'sidecar', '--stdio', '--sync-registry', '--workspace', this.options.workspaceFolder, '--data-dir', this.options.dataDir, ...(this.options.restricted() ? ['--restricted'] : [])];
     // In VS Code the extension host runs on Electron: this makes its binary a plain Node.js.
     const child = spawn(process.execPath, args, { cwd: this.options.workspaceFolder, env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;

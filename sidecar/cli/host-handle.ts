@@ -104,7 +104,7 @@ function local(host: Host, stopListening: () => Promise<void>): HostHandle {
       search: (params) => call(() => host.registry.search(params)),
       show: (name) => call(() => host.registry.show(name)),
       sources: () => call(() => host.registry.sources()),
-      introspect: (params) => call(() => host.registry.introspect(params)),
+      introspect: (params) => call(() => host.introspect(params)),
     },
     busyRuns: () => host.engine.runIds().filter((id) => !host.engine.isWaitingOnly(id)),
     close: async () => {

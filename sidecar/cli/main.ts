@@ -116,7 +116,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('run as the workspace\'s long-lived host: resume unfinished runs, fire timers, serve JSON-RPC')
     .option('--stdio', 'also serve JSON-RPC on stdin/stdout (for the editor)', false)
     .option('--sync-registry', 'sync the registry sources on their schedules (hourly for the official registry, daily for the others)', false)
-    .action(action((options: { stdio: boolean; syncRegistry: boolean }) => sidecarCommand(options, global())));
+    .option('--restricted', 'for an untrusted workspace: browse runs and the registry, but start no run and no server', false)
+    .action(action((options: { stdio: boolean; syncRegistry: boolean; restricted: boolean }) => sidecarCommand(options, global())));
 
   const servers = program.command('servers').description('the MCP servers of the workspace');
   servers

@@ -18,6 +18,8 @@ import type { ServerSpec } from '../mcp/connection';
 import { McpPool } from '../mcp/pool';
 import { Store } from '../store/store';
 import { Registry } from '../registry/registry';
+import type { Capabilities } from '../../common/registry/model';
+import type { RegistryIntrospectParams } from '../../common/registry/protocol';
 import { declaredServers, type DeclaredServer } from '../workspace/declared-servers';
 import { loadWorkflow, WorkflowFileError } from '../workspace/load';
 import { hashText, prepareDataDir, type Workspace } from '../workspace/workspace';
@@ -55,6 +57,8 @@ export interface HostOptions {
   askInput?: (input: McpInput) => Promise<string | undefined>;
   /** In-process tools instead of MCP servers (benchmarks). */
   connection?: (spec: ServerSpec) => ToolConnection;
+  /** An untrusted workspace: runs, servers and introspection are refused; the registry and run history can be browsed. */
+  restricted?: boolean;
 }
 
 /**
@@ -93,6 +97,7 @@ export class Host {
 
   /** Validates a workflow file and starts a run of it. */
   async start(params: StartParams): Promise<RunRef> {
+    this.refuseIfRestricted('run a workflow');
     if (isCodeWorkflowFile(params.file)) return this.startCode(params);
     let loaded;
     try {
@@ -135,6 +140,7 @@ export class Host {
 
   private async resumeRun(id: string, serverInputs: Record<string, string> | undefined, history?: RunEvent[]): Promise<RunRef> {
     if (this.engine.has(id)) return { runId: id };
+    this.refuseIfRestricted('carry a run on');
     // A history given comes from the open runs (recovery): asking each one's status again would only cost time.
     const status = history ? 'running' : this.store.runStatus(id);
     if (status && status !== 'running') throw new HostError(`run ${id} has ended (${status}); there is nothing to resume.`, { kind: 'refused' });
@@ -213,6 +219,16 @@ export class Host {
   async signal(runId: string, name: string, payload: unknown): Promise<void> {
     const id = await this.ensureRunning(runId);
     await this.request(() => this.engine.signal(id, name, payload));
+  }
+
+  /** Starts a catalog server to list its capabilities (runs code from a registry: never in an untrusted workspace). */
+  introspect(params: RegistryIntrospectParams): Promise<Capabilities> {
+    this.refuseIfRestricted('start a server from the registry');
+    return this.registry.introspect(params);
+  }
+
+  private refuseIfRestricted(what: string): void {
+    if (this.options.restricted) throw new HostError(`this workspace is not trusted: OpenConductor does not ${what} in it. Trust the workspace to allow it.`, { kind: 'refused' });
   }
 
   /** Resolves when a run executing here ends, or (untilWaiting) only waits; for a run that ended, at once. */

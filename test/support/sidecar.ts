@@ -13,7 +13,7 @@ export function startSidecar(dir: string, log: string[] = [], args: string[] = [
     child.stderr!.on('data', (d: Buffer) => {
       text += d.toString();
       log.push(d.toString());
-      if (/resumed \d+ unfinished run/.test(text)) resolve();
+      if (/resumed \d+ unfinished run|\] restricted \(/.test(text)) resolve();
     });
     child.once('exit', (code) => reject(new Error(`sidecar exited (${code}) before it was ready:\n${text}`)));
   });

@@ -10,11 +10,11 @@ import { VERSION, workspaceFor, type GlobalOptions } from '../session';
  * their timers, and serves JSON-RPC on the workspace's local socket (and on stdio with --stdio, for the editor).
  * It stops on SIGTERM, SIGINT or, with --stdio, when stdin closes; open runs stay open for the next host.
  */
-export async function sidecarCommand(options: { stdio: boolean; syncRegistry: boolean }, global: GlobalOptions): Promise<number> {
+export async function sidecarCommand(options: { stdio: boolean; syncRegistry: boolean; restricted: boolean }, global: GlobalOptions): Promise<number> {
   const workspace = workspaceFor(undefined, global);
   let host: Host;
   try {
-    host = await Host.open({ workspace, command: `openconductor sidecar (${options.stdio ? 'stdio' : 'socket'})`, version: VERSION });
+    host = await Host.open({ workspace, command: `openconductor sidecar (${options.stdio ? 'stdio' : 'socket'})`, version: VERSION, restricted: options.restricted });
   } catch (error) {
     if (error instanceof DataDirectoryBusyError) throw new CommandFailure(error.message);
     throw error;
@@ -33,9 +33,13 @@ export async function sidecarCommand(options: { stdio: boolean; syncRegistry: bo
     serve(host, connection);
     connection.listen();
   }
-  const recovery = await host.recover();
-  log(`resumed ${recovery.resumed.length} unfinished run(s)${recovery.failed.length ? `; ${recovery.failed.length} could not resume` : ''}`);
-  for (const failure of recovery.failed) log(`run ${failure.runId} cannot resume: ${failure.reason}`);
+  if (options.restricted) {
+    log('restricted (an untrusted workspace): no run is resumed or started, no server is started');
+  } else {
+    const recovery = await host.recover();
+    log(`resumed ${recovery.resumed.length} unfinished run(s)${recovery.failed.length ? `; ${recovery.failed.length} could not resume` : ''}`);
+    for (const failure of recovery.failed) log(`run ${failure.runId} cannot resume: ${failure.reason}`);
+  }
   for (const problem of host.registry.settings.problems) log(`registry settings: ${problem}`);
   const stopSyncing = options.syncRegistry ? scheduleRegistrySync(host, log) : () => undefined;
   await new Promise<void>((resolve) => {
