@@ -75,6 +75,36 @@ export interface BreakerInfo {
   reason: string;
 }
 
+/** A server the workspace declares, with its live state in this host. */
+export interface ServerInfo {
+  name: string;
+  origin: 'mcp.json' | 'workflow';
+  /** `file:line:col` of its declaration. */
+  definedIn: string;
+  type: string;
+  target: string;
+  state: 'stopped' | 'starting' | 'running' | 'crashed' | 'error';
+  pid?: number;
+  lastError?: string;
+  calls: number;
+  failures: number;
+  latencyMs?: number;
+  breaker?: BreakerState;
+}
+
+/** A tool as a server lists it. */
+export interface ToolDescription {
+  name: string;
+  description?: string;
+  inputSchema?: Record<string, unknown>;
+}
+
+export interface ServerRef {
+  name: string;
+  /** Values of .vscode/mcp.json `${input:…}` variables the client already asked for. */
+  serverInputs?: Record<string, string>;
+}
+
 /** An error a host answers with: its `data` says what kind, so clients can exit with the right code. */
 export interface HostErrorData {
   kind: 'invalid-workflow' | 'usage' | 'not-found' | 'refused' | 'internal';
@@ -105,6 +135,10 @@ export const Requests = {
   get: new RequestType<RunRef, RunDetails, HostErrorData>('runs/get'),
   history: new RequestType<RunRef, RunEvent[], HostErrorData>('runs/history'),
   breakers: new RequestType<void, BreakerInfo[], HostErrorData>('servers/breakers'),
+  servers: new RequestType<void, ServerInfo[], HostErrorData>('servers/list'),
+  serverTools: new RequestType<ServerRef, ToolDescription[], HostErrorData>('servers/tools'),
+  callTool: new RequestType<ServerRef & { tool: string; arguments: Record<string, unknown> }, unknown, HostErrorData>('servers/callTool'),
+  stopServer: new RequestType<ServerRef, void, HostErrorData>('servers/stop'),
   registrySync: new RequestType<RegistrySyncParams, RegistrySyncReport, HostErrorData>('registry/sync'),
   registrySearch: new RequestType<RegistrySearchParams, RegistrySearchResult, HostErrorData>('registry/search'),
   registryShow: new RequestType<RegistryShowParams, RegistryEntryDetails, HostErrorData>('registry/show'),
@@ -117,6 +151,8 @@ export const Notifications = {
   event: new NotificationType<RunEvent>('runs/event'),
   /** A tool's progress during a call: live only, never journaled. */
   progress: new NotificationType<{ runId: string; step: string; index?: number; progress: number; total?: number; message?: string }>('runs/progress'),
+  /** A server's state changed (started, stopped, crashed, a call completed). */
+  serverStatus: new NotificationType<{ name: string; state: ServerInfo['state']; pid?: number; lastError?: string; calls: number; failures: number; latencyMs?: number }>('servers/status'),
   /** A registry sync's progress, after every page of every source. */
   registryProgress: new NotificationType<RegistrySyncProgress>('registry/progress'),
 };

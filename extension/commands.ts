@@ -6,10 +6,12 @@ import { toMcpJsonEntry, type RunnableRecipe } from '../common/registry/install'
 import { addServerToMcpJson, freeServerKey } from '../common/registry/mcp-json-edit';
 import type { EntrySummary } from '../common/registry/protocol';
 import { runsToCsv } from '../common/runs-csv';
+import { argumentQuestions, parseAnswer } from '../common/tool-input';
 import { escapeMarkdown } from './markdown';
 import type { Sidecar } from './sidecar';
 import type { RegistryNode } from './views/registry';
 import type { RunNode, RunsView } from './views/runs';
+import type { ServerNode, ServersView } from './views/servers';
 import type { WorkflowsView } from './views/workflows';
 
 /** What the commands work with. */
@@ -17,6 +19,7 @@ export interface CommandContext {
   sidecar: Sidecar;
   runs: RunsView;
   workflows: WorkflowsView;
+  servers: ServersView;
   log: vscode.LogOutputChannel;
   /** Tokens for registry sources, from the secret storage. */
   tokens(): Promise<Record<string, string>>;
@@ -76,11 +79,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     register('syncRegistries', async () => {
       const tokens = await ctx.tokens();
       const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Syncing registries', cancellable: false }, async (progress) => {
-        const handler = connection().onNotification('registry/progress', (p: { source: string; phase: string; records: number }) => progress.report({ message: `${p.source}: ${p.records} records${p.phase === 'done' ? ', done' : ''}` }));
+        const stop = ctx.sidecar.onNotification<{ source: string; phase: string; records: number }>('registry/progress', (p) => progress.report({ message: `${p.source}: ${p.records} records${p.phase === 'done' ? ', done' : ''}` }));
         try {
           return await connection().sendRequest(Requests.registrySync, { tokens });
         } finally {
-          handler.dispose();
+          stop();
         }
       });
       const failed = report.results.filter((r) => !r.ok);
@@ -138,6 +141,21 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       void vscode.commands.executeCommand('openconductor.registry.refresh');
     }),
     register('restartSidecar', () => ctx.sidecar.restart()),
+    register('server.start', async (node: ServerNode) => {
+      requireTrust();
+      await ctx.servers.listTools(node.kind === 'server' ? node.server.name : node.server);
+    }),
+    register('server.stop', (node: ServerNode) => ctx.servers.stop(node.kind === 'server' ? node.server.name : node.server)),
+    register('server.restart', async (node: ServerNode) => {
+      requireTrust();
+      const name = node.kind === 'server' ? node.server.name : node.server;
+      await ctx.servers.stop(name);
+      await ctx.servers.listTools(name);
+    }),
+    register('server.callTool', async (node: ServerNode) => {
+      requireTrust();
+      await callTool(ctx, connection, node);
+    }),
     register('setRegistryToken', async () => {
       const source = await vscode.window.showQuickPick([...ctx.sourceNames(), 'embeddings'], { placeHolder: 'The token of which registry source (or the embeddings endpoint)?' });
       if (!source) return;
@@ -149,6 +167,49 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     }),
     register('showLog', () => ctx.log.show()),
   ];
+}
+
+/** Asks for a tool (if a server was given) and its arguments from its inputSchema, calls it, shows the result. */
+async function callTool(ctx: CommandContext, connection: () => MessageConnection, node: ServerNode): Promise<void> {
+  const server = node.kind === 'server' ? node.server.name : node.server;
+  let tool = node.kind === 'tool' ? node.tool : undefined;
+  if (!tool) {
+    const tools = await ctx.servers.listTools(server);
+    const pick = await vscode.window.showQuickPick(
+      tools.map((t) => ({ label: t.name, detail: t.description?.split('\n')[0], tool: t })),
+      { placeHolder: `Call which tool of ${server}?`, matchOnDetail: true },
+    );
+    if (!pick) return;
+    tool = pick.tool;
+  }
+  const args: Record<string, unknown> = {};
+  for (const question of argumentQuestions(tool.inputSchema)) {
+    let text: string | undefined;
+    if (question.choices) {
+      text = await vscode.window.showQuickPick(question.required ? question.choices : ['(leave out)', ...question.choices], { placeHolder: `${tool.name}: ${question.name}${question.description ? ` — ${question.description}` : ''}` });
+      if (text === '(leave out)') continue;
+    } else {
+      text = await vscode.window.showInputBox({
+        title: `${server} / ${tool.name}`,
+        prompt: `${question.name} (${question.type}${question.required ? ', required' : ', optional: leave empty to leave out'})${question.description ? ` — ${question.description}` : ''}`,
+        ignoreFocusOut: true,
+        validateInput: (value) => {
+          if (value === '') return question.required ? `${question.name} is required` : undefined;
+          const parsed = parseAnswer(value, question.type);
+          return 'error' in parsed ? parsed.error : undefined;
+        },
+      });
+    }
+    if (text === undefined) return;
+    if (text === '' && !question.required) continue;
+    const parsed = parseAnswer(text, question.type);
+    if ('value' in parsed) args[question.name] = parsed.value;
+  }
+  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Calling ${server}/${tool.name}` }, () =>
+    connection().sendRequest(Requests.callTool, { name: server, tool: tool.name, arguments: args }),
+  );
+  const document = await vscode.workspace.openTextDocument({ content: JSON.stringify(result, null, 2), language: 'json' });
+  await vscode.window.showTextDocument(document, { preview: true });
 }
 
 function entryOf(node: RegistryNode | EntrySummary): EntrySummary {

@@ -46,6 +46,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       sidecar,
       runs,
       workflows,
+      servers,
       log,
       secrets: context.secrets,
       sourceNames,

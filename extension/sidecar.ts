@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { Requests, type HostInfo } from '../common/protocol';
-import { connectToHost } from '../sidecar/host/connect';
+import { connectToHost, messageConnection } from '../sidecar/host/connect';
 
 /** What the editor shows of the sidecar. */
 export type SidecarState = 'starting' | 'ready' | 'restarting' | 'stopped' | 'failed';
@@ -39,6 +39,7 @@ export class Sidecar {
   private restartTimer?: NodeJS.Timeout;
   private readonly stateListeners = new Set<(state: SidecarState) => void>();
   private readonly connectListeners = new Set<(connection: MessageConnection) => void>();
+  private readonly notificationListeners = new Map<string, Set<(params: unknown) => void>>();
 
   constructor(private readonly options: SidecarOptions) {}
 
@@ -48,7 +49,28 @@ export class Sidecar {
     return () => this.stateListeners.delete(listener);
   }
 
-  /** Called with each new connection (after a start or a restart): register notification handlers here. */
+  /**
+   * Calls `listener` with every notification of this method, across restarts. vscode-jsonrpc keeps one handler per
+   * method and connection, so every part of the extension listens through here, never on the connection itself.
+   */
+  onNotification<T>(method: string, listener: (params: T) => void): () => void {
+    let listeners = this.notificationListeners.get(method);
+    if (!listeners) {
+      listeners = new Set();
+      this.notificationListeners.set(method, listeners);
+      if (this.connection) this.relay(this.connection, method);
+    }
+    listeners.add(listener as (params: unknown) => void);
+    return () => listeners.delete(listener as (params: unknown) => void);
+  }
+
+  private relay(connection: MessageConnection, method: string): void {
+    connection.onNotification(method, (params: unknown) => {
+      for (const listener of this.notificationListeners.get(method) ?? []) listener(params);
+    });
+  }
+
+  /** Called with each new connection (after a start or a restart). */
   onConnect(listener: (connection: MessageConnection) => void): () => void {
     this.connectListeners.add(listener);
     if (this.connection && this.state === 'ready') listener(this.connection);
@@ -66,6 +88,7 @@ export class Sidecar {
       existing.onClose(() => this.lost('the host it used went away'));
     }
     this.connection = connection;
+    for (const method of this.notificationListeners.keys()) this.relay(connection, method);
     const info = await connection.sendRequest(Requests.info, undefined);
     this.startedAt = Date.now();
     this.options.log(`connected to host pid ${info.pid} (${info.version}), ${info.runs.length} run(s) executing`);
@@ -120,7 +143,7 @@ export class Sidecar {
       this.child = undefined;
       this.lost(`the sidecar exited ${signal ? `on ${signal}` : `with code ${code}`}`);
     });
-    const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const connection = messageConnection(child.stdout!, child.stdin!);
     connection.listen();
     return connection;
   }

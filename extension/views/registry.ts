@@ -17,12 +17,11 @@ export class RegistryView implements vscode.TreeDataProvider<RegistryNode> {
   readonly onDidChangeTreeData = this.changed.event;
 
   constructor(private readonly sidecar: Sidecar) {
-    sidecar.onConnect((connection) => {
-      connection.onNotification('registry/progress', (progress: { phase: string }) => {
-        if (progress.phase === 'done') this.refresh();
-      });
-      this.refresh();
+    // A source's counts change with every page; its catalog with every finished pass.
+    sidecar.onNotification<{ phase: string }>('registry/progress', (progress) => {
+      if (progress.phase === 'done' || progress.phase === 'failed') this.refresh();
     });
+    sidecar.onConnect(() => this.refresh());
   }
 
   refresh(): void {

@@ -40,10 +40,8 @@ export class RunsView implements vscode.TreeDataProvider<RunNode> {
   readonly onRunChanged = new vscode.EventEmitter<RunSummary>();
 
   constructor(private readonly sidecar: Sidecar) {
-    sidecar.onConnect((connection) => {
-      connection.onNotification('runs/event', (event: RunEvent) => void this.onEvent(event));
-      void this.reload();
-    });
+    sidecar.onNotification<RunEvent>('runs/event', (event) => void this.onEvent(event));
+    sidecar.onConnect(() => void this.reload());
   }
 
   /** Runs in flight and steps waiting for approval (for the status bar). */

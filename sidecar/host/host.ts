@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { formatDiagnostic, hasErrors, sortDiagnostics } from '../../common/diagnostics';
-import type { HostErrorData, HostInfo, RunOutcome, RunRef, StartParams } from '../../common/protocol';
+import type { HostErrorData, HostInfo, RunOutcome, RunRef, ServerInfo, ServerRef, StartParams, ToolDescription } from '../../common/protocol';
 import type { McpInput } from '../../common/servers';
 import { SourceFile } from '../../common/source';
 import type { RunDetails, RunSummary } from '../../common/runs';
@@ -18,11 +18,13 @@ import type { ServerSpec } from '../mcp/connection';
 import { McpPool } from '../mcp/pool';
 import { Store } from '../store/store';
 import { Registry } from '../registry/registry';
+import type { ServerConnection } from '../mcp/connection';
+import { allServers, describeServer, findServer } from '../workspace/workspace-servers';
 import type { Capabilities } from '../../common/registry/model';
 import type { RegistryIntrospectParams } from '../../common/registry/protocol';
 import { declaredServers, type DeclaredServer } from '../workspace/declared-servers';
 import { loadWorkflow, WorkflowFileError } from '../workspace/load';
-import { hashText, prepareDataDir, type Workspace } from '../workspace/workspace';
+import { hashText, openWorkspace, prepareDataDir, type Workspace } from '../workspace/workspace';
 import { toolInfo } from '../mcp/tool-cache';
 import { codeDeclaredServers, diagnosticsOf, evaluateBundle, isCodeWorkflowFile, loadCodeWorkflow } from '../code-first/load';
 import { prepareCodeDefinition } from '../code-first/prepare';
@@ -219,6 +221,80 @@ export class Host {
   async signal(runId: string, name: string, payload: unknown): Promise<void> {
     const id = await this.ensureRunning(runId);
     await this.request(() => this.engine.signal(id, name, payload));
+  }
+
+  /** The servers the workspace declares (.vscode/mcp.json read afresh, then the workflows'), with their live state here. */
+  async servers(): Promise<ServerInfo[]> {
+    const workspace = openWorkspace(this.workspace.folder, this.workspace.dataDir);
+    const statuses = new Map(this.pool.statuses().map((s) => [s.name, s]));
+    const breakers = new Map(this.store.breakers().map((b) => [b.server, b.state]));
+    const seen = new Set<string>();
+    const out: ServerInfo[] = [];
+    for (const server of await allServers(workspace)) {
+      if (seen.has(server.name)) continue;
+      seen.add(server.name);
+      const { state = 'stopped', pid, lastError, calls = 0, failures = 0, latencyMs } = statuses.get(server.name) ?? {};
+      const breaker = breakers.get(server.name);
+      out.push({
+        name: server.name,
+        origin: server.origin,
+        definedIn: server.file.location(server.range.start),
+        ...describeServer(server),
+        state,
+        calls,
+        failures,
+        ...(pid !== undefined && { pid }),
+        ...(lastError !== undefined && { lastError }),
+        ...(latencyMs !== undefined && { latencyMs }),
+        ...(breaker && { breaker }),
+      });
+    }
+    return out;
+  }
+
+  /** Starts a server (if it is not running) and lists its tools. */
+  async serverTools(ref: ServerRef): Promise<ToolDescription[]> {
+    const connection = await this.serverConnection(ref);
+    try {
+      return (await connection.listTools()).map(toolInfo);
+    } catch (error) {
+      throw new HostError((error as Error).message, { kind: 'refused' });
+    }
+  }
+
+  /** Calls one tool of a server outside any run (the editor's Call Tool…); the result as the server sent it. */
+  async callTool(ref: ServerRef, tool: string, args: Record<string, unknown>): Promise<unknown> {
+    const connection = await this.serverConnection(ref);
+    try {
+      return await connection.callTool(tool, args, { timeoutMs: 60_000 });
+    } catch (error) {
+      throw new HostError((error as Error).message, { kind: 'refused' });
+    }
+  }
+
+  /** Stops a server (the next use starts it again). */
+  stopServer(name: string): Promise<void> {
+    return this.pool.close(name);
+  }
+
+  private async serverConnection(ref: ServerRef): Promise<ServerConnection> {
+    this.refuseIfRestricted('start a server');
+    const workspace = openWorkspace(this.workspace.folder, this.workspace.dataDir);
+    const found = await findServer(workspace, ref.name);
+    if (!found) throw new HostError(`no server '${ref.name}' in .vscode/mcp.json or in the workspace's workflow files`, { kind: 'not-found' });
+    try {
+      const specs = await resolveServers([found.server], {
+        workspaceFolder: workspace.folder,
+        inputs: found.inputs,
+        env: process.env,
+        mcpInputs: workspace.mcpConfig?.inputs ?? [],
+        askInput: this.askInput(ref.serverInputs),
+      });
+      return this.pool.connection(specs.get(ref.name)!);
+    } catch (error) {
+      if (error instanceof ServerResolutionError) throw new HostError(error.message, { kind: 'refused' });
+      throw error;
+    }
   }
 
   /** Starts a catalog server to list its capabilities (runs code from a registry: never in an untrusted workspace). */

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
+import { ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
 import { Notifications, Requests, type HostErrorData } from '../../common/protocol';
 import { DataDirectoryBusyError } from '../store/lock';
 import { RegistryError } from '../registry/errors';
-import { hostAddress } from './connect';
+import { hostAddress, messageConnection } from './connect';
 import { HostError, type Host } from './host';
 
 /** Serves a host's JSON-RPC surface on one connection: requests answered, every event and progress report pushed. */
@@ -32,19 +32,25 @@ export function serve(host: Host, connection: MessageConnection): () => void {
   connection.onRequest(Requests.get, handle((p) => host.get(p.runId)));
   connection.onRequest(Requests.history, handle((p) => host.history(p.runId)));
   connection.onRequest(Requests.breakers, handle(() => host.store.breakers()));
-  connection.onRequest(
-    Requests.registrySync,
-    handle((p) => host.registry.sync(p, (progress) => void connection.sendNotification(Notifications.registryProgress, progress).catch(() => undefined))),
-  );
+  connection.onRequest(Requests.servers, handle(() => host.servers()));
+  connection.onRequest(Requests.serverTools, handle((p) => host.serverTools(p)));
+  connection.onRequest(Requests.callTool, handle((p) => host.callTool(p, p.tool, p.arguments ?? {})));
+  connection.onRequest(Requests.stopServer, handle((p) => host.stopServer(p.name)));
+  connection.onRequest(Requests.registrySync, handle((p) => host.registry.sync(p)));
   connection.onRequest(Requests.registrySearch, handle((p) => host.registry.search(p)));
   connection.onRequest(Requests.registryShow, handle((p) => host.registry.show(p.name)));
   connection.onRequest(Requests.registrySources, handle((p) => host.registry.sources(p.tokens)));
   connection.onRequest(Requests.registryIntrospect, handle((p) => host.introspect(p)));
   const stopEvents = host.store.subscribe((event) => void connection.sendNotification(Notifications.event, event).catch(() => undefined));
   const stopProgress = host.engine.onProgress((notice) => void connection.sendNotification(Notifications.progress, notice).catch(() => undefined));
+  const stopStatus = host.pool.onStatus((status) => void connection.sendNotification(Notifications.serverStatus, status).catch(() => undefined));
+  // Every sync's progress goes to every client: a view follows the sidecar's scheduled syncs as well as its own.
+  const stopRegistry = host.registry.onProgress((progress) => void connection.sendNotification(Notifications.registryProgress, progress).catch(() => undefined));
   return () => {
     stopEvents();
     stopProgress();
+    stopStatus();
+    stopRegistry();
   };
 }
 
@@ -55,7 +61,7 @@ export async function listen(host: Host): Promise<() => Promise<void>> {
   if (process.platform !== 'win32') fs.rmSync(address, { force: true });
   const connections = new Set<{ connection: MessageConnection; stop: () => void; socket: net.Socket }>();
   const server = net.createServer((socket) => {
-    const connection = createMessageConnection(socket, socket);
+    const connection = messageConnection(socket, socket);
     const entry = { connection, stop: serve(host, connection), socket };
     connections.add(entry);
     connection.onClose(() => {

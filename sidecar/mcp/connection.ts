@@ -38,6 +38,8 @@ export interface ServerStatus {
   lastError?: string;
   calls: number;
   failures: number;
+  /** Recent call latency (an exponential moving average), once a call completed. */
+  latencyMs?: number;
 }
 
 export interface CallOptions {
@@ -60,6 +62,7 @@ export class ServerConnection {
   calls = 0;
   failures = 0;
   lastError?: string;
+  latencyMs?: number;
   private client?: Client;
   private transport?: Transport;
   private starting?: Promise<Client>;
@@ -85,6 +88,7 @@ export class ServerConnection {
       ...(this.lastError !== undefined && { lastError: this.lastError }),
       calls: this.calls,
       failures: this.failures,
+      ...(this.latencyMs !== undefined && { latencyMs: Math.round(this.latencyMs * 10) / 10 }),
     };
   }
 
@@ -131,6 +135,7 @@ export class ServerConnection {
     const relay = (): void => own!.abort(options.signal!.reason);
     if (options.signal?.aborted) relay();
     else options.signal?.addEventListener('abort', relay, { once: true });
+    const started = performance.now();
     try {
       const result = await client.callTool(
         { name: tool, arguments: args, ...(options.meta && { _meta: options.meta }) },
@@ -142,6 +147,9 @@ export class ServerConnection {
         },
       );
       if (result.isError) this.failures++;
+      // Weighted to recent calls: a server that slows down shows it within a few calls.
+      const took = performance.now() - started;
+      this.latencyMs = this.latencyMs === undefined ? took : this.latencyMs * 0.8 + took * 0.2;
       return result as CallToolResult;
     } catch (error) {
       this.failures++;

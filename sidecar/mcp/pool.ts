@@ -42,6 +42,11 @@ export class McpPool {
     return [...this.connections.values()].map((c) => c.status());
   }
 
+  /** Stops the servers of this name (the next use starts them again). */
+  async close(name: string): Promise<void> {
+    await Promise.all([...this.connections.values()].filter((c) => c.spec.name === name).map((c) => c.close()));
+  }
+
   /** Stops every server. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.connections.values()].map((c) => c.close()));

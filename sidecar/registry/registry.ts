@@ -53,6 +53,7 @@ export interface RegistryOptions {
 export class Registry {
   private built?: Built;
   private syncing: Promise<unknown> = Promise.resolve();
+  private readonly progressListeners = new Set<(progress: SyncProgress) => void>();
   private readonly now: () => Date;
 
   private constructor(
@@ -81,6 +82,12 @@ export class Registry {
    * Syncs sources (all enabled ones, or those named) concurrently. Syncs asked for while one runs wait for it: a
    * source is never pulled by two passes at once.
    */
+  /** Calls `listener` with the progress of every sync, whoever asked for it (views follow scheduled syncs too). */
+  onProgress(listener: (progress: SyncProgress) => void): () => void {
+    this.progressListeners.add(listener);
+    return () => this.progressListeners.delete(listener);
+  }
+
   sync(params: RegistrySyncParams, onProgress?: (progress: SyncProgress) => void): Promise<RegistrySyncReport> {
     const run = this.syncing.then(() => this.syncNow(params, onProgress));
     this.syncing = run.catch(() => undefined);
@@ -104,7 +111,10 @@ export class Registry {
       now: this.now,
       ...(params.full && { full: true }),
       ...(params.tokens && { tokens: params.tokens }),
-      ...(onProgress && { onProgress }),
+      onProgress: (progress) => {
+        onProgress?.(progress);
+        for (const listener of this.progressListeners) listener(progress);
+      },
     });
     return {
       results: results.map(({ pages: _pages, ...r }) => r),

@@ -5,36 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { copyWorkspace, ensureCodeServer, ensureVsix, poll, startVsCode, TIMEOUTS, type VsCode } from '../support/vscode';
+import { copyWorkspace, poll, withVsCode } from '../support/vscode';
 
 const VIEWS = ['Registry', 'Servers', 'Workflows', 'Runs'];
 
-/** Starts VS Code in `before`, reports (screenshot + log tails) on a failed test, closes in `after`. */
-function withVsCode(options: { name: string; trusted: boolean }): () => VsCode {
-  let vscode: VsCode | undefined;
-  before(async function () {
-    // A clean machine installs code-server first (a few minutes); afterwards this is a no-op.
-    this.timeout(TIMEOUTS.setup + 5 * 60_000);
-    ensureCodeServer();
-    ensureVsix();
-    vscode = await startVsCode({ workspace: copyWorkspace('examples'), trusted: options.trusted, name: options.name });
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && vscode) await vscode.reportFailure(this.currentTest.fullTitle());
-  });
-  after(async function () {
-    this.timeout(60_000);
-    await vscode?.close();
-  });
-  return () => {
-    if (!vscode) throw new Error('VS Code did not start (see the before hook)');
-    return vscode;
-  };
-}
-
 describe('e2e: the extension in VS Code (trusted workspace)', function () {
   this.timeout(180_000);
-  const vscode = withVsCode({ name: 'trusted', trusted: true });
+  const vscode = withVsCode(() => ({ workspace: copyWorkspace('examples'), trusted: true, name: 'trusted' }));
 
   it('opens the workspace folder in the workbench', async () => {
     const { page } = vscode();
@@ -71,7 +48,7 @@ describe('e2e: the extension in VS Code (trusted workspace)', function () {
     assert.deepEqual([...rows].sort(), expected);
     await vscode().screenshot('openconductor-workflows');
   });
-  it('activates cleanly, starts its sidecar, and shows the registry sources and the servers of .vscode/mcp.json', async () => {
+  it('activates cleanly, starts its sidecar, and shows the registry sources and the servers of mcp.json and the workflows', async () => {
     await vscode().waitForLog(/connected to host pid \d+/, 60_000);
     await vscode().openView('OpenConductor');
     const sources = await poll(async () => {
@@ -81,9 +58,9 @@ describe('e2e: the extension in VS Code (trusted workspace)', function () {
     assert.deepEqual(sources.slice(0, 3), ['official', 'github', 'glama']);
     const servers = await poll(async () => {
       const items = await vscode().treeItems('Servers');
-      return items.includes('memory') && items.includes('everything') ? items : undefined;
-    }, 'the Servers view to list memory and everything');
-    assert.deepEqual([...servers].sort(), ['everything', 'memory']);
+      return ['memory', 'everything', 'files'].every((s) => items.includes(s)) ? items : undefined;
+    }, 'the Servers view to list memory, everything (.vscode/mcp.json) and files (team-graph.workflow.yaml)');
+    assert.deepEqual([...servers].sort(), ['everything', 'files', 'memory']);
     const host = vscode().logFiles().extensionHost;
     assert.ok(host, 'the extension host log exists');
     assert.doesNotMatch(fs.readFileSync(host, 'utf8'), /Activating extension openconductor\.openconductor failed/);
@@ -111,7 +88,7 @@ describe('e2e: the extension in VS Code (trusted workspace)', function () {
 
 describe('e2e: the extension in VS Code (restricted mode)', function () {
   this.timeout(180_000);
-  const vscode = withVsCode({ name: 'untrusted', trusted: false });
+  const vscode = withVsCode(() => ({ workspace: copyWorkspace('examples'), trusted: false, name: 'untrusted' }));
 
   it('tells in the Runs view that the workspace is not trusted', async () => {
     await vscode().openView('OpenConductor');

@@ -14,10 +14,26 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { createRequire } from 'node:module';
+import type { Browser, Locator, Page } from 'playwright-core';
+
+// Loaded at run time rather than imported: benchmarks run from an esbuild bundle (bench/run.mjs), and playwright-core
+// cannot be bundled (it reads files beside its own, e.g. browsers.json).
+const { chromium } = createRequire(__filename)('playwright-core') as typeof import('playwright-core');
 
 export const CODE_SERVER_VERSION = '4.100.3';
-export const ROOT = resolve(__dirname, '..', '..');
+/** The repository: two levels above test/support, or one above .bench-build (benchmarks run from an esbuild bundle there). */
+export const ROOT = findRoot(__dirname);
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = resolve(dir, '..')) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'openconductor') return dir;
+    } catch {
+      // not here
+    }
+    if (resolve(dir, '..') === dir) return resolve(from, '..', '..');
+  }
+}
 export const VSCODE_TEST_DIR = process.env.VSCODE_TEST_DIR ? resolve(process.env.VSCODE_TEST_DIR) : join(ROOT, '.vscode-test');
 export const CODE_SERVER_DIR = join(VSCODE_TEST_DIR, 'code-server');
 export const CODE_SERVER_BIN = join(CODE_SERVER_DIR, 'node_modules', '.bin', 'code-server');
@@ -48,6 +64,30 @@ export interface StartOptions {
   settings?: Record<string, unknown>;
   /** Names the artifacts (screenshots, copied logs). Default: "vscode". */
   name?: string;
+  /** Called with the page before it loads the workbench (e.g. `page.addInitScript` to observe the DOM from the start). */
+  beforeLoad?: (page: Page) => Promise<void>;
+}
+
+/** When the harness saw the workbench come up (Date.now() of this process). */
+export interface StartTimings {
+  /** Just before the page navigated to the workbench. */
+  navigation: number;
+  /** The activity bar (the last part the workbench lays out) became visible. */
+  workbench: number;
+}
+
+/** A row of a tree view as shown: its label, its description, its icon (codicon classes) and its place in the tree. */
+export interface TreeRow {
+  label: string;
+  description: string;
+  /** The row's aria-label (label and description, as a screen reader hears it). */
+  ariaLabel: string;
+  /** The icon's codicon classes, e.g. "codicon-pass" or "codicon-sync codicon-modifier-spin". */
+  icon: string;
+  /** 1 for a top-level row. */
+  level: number;
+  /** undefined for a leaf. */
+  expanded?: boolean;
 }
 
 /** Where a started VS Code lives: its page and browser, its address and its folders. */
@@ -59,6 +99,7 @@ interface Instance {
   workspace: string;
   userDataDir: string;
   extensionsDir: string;
+  timings: StartTimings;
 }
 
 export interface VsCode extends Instance {
@@ -72,6 +113,23 @@ export interface VsCode extends Instance {
   viewPane(viewTitle: string): Promise<Locator>;
   /** Labels of the visible rows of a view's tree (waits until `min` rows show, default 0). */
   treeItems(viewTitle: string, min?: number): Promise<string[]>;
+  /** The visible rows of a view's tree, with descriptions and icons. */
+  treeRows(viewTitle: string): Promise<TreeRow[]>;
+  /** Expands the first row of a view whose label matches (waits for it to show). */
+  expandRow(viewTitle: string, label: string | RegExp): Promise<void>;
+  /**
+   * Picks an item in the quick pick now open (a palette command's picker): types `filter` first when given, waits
+   * until a row whose aria-label matches `item` shows, and clicks it. Returns that row's aria-label.
+   */
+  quickPick(item: string | RegExp, filter?: string): Promise<string>;
+  /** Answers the input box now open (showInputBox) with `value` and Enter. Returns its prompt. */
+  inputBox(value: string): Promise<string>;
+  /** Waits for a notification toast whose message matches; returns the message. */
+  waitForNotification(pattern: RegExp, ms?: number): Promise<string>;
+  /** The aria-label of a status bar item by its id (`<extension id>.<item id>`), '' when not shown. */
+  statusBarItem(id: string): Promise<string>;
+  /** The whole text of the extension's "OpenConductor" log ('' before it is written). */
+  extensionLog(): string;
   /** The welcome content (viewsWelcome) a view shows, as text; '' when none. */
   welcomeText(viewTitle: string): Promise<string>;
   /** Messages of the notification toasts now on screen. */
@@ -361,15 +419,18 @@ export async function startVsCode(options: StartOptions): Promise<VsCode> {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(TIMEOUTS.ui);
+    await options.beforeLoad?.(page);
     const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+    const navigation = Date.now();
     await page.goto(url, { timeout: TIMEOUTS.workbench });
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: TIMEOUTS.workbench });
     // The activity bar is the last part the workbench lays out.
     await page.locator('.part.activitybar').waitFor({ state: 'visible', timeout: TIMEOUTS.workbench });
+    const timings: StartTimings = { navigation, workbench: Date.now() };
 
     if (!trusted) await answerTrustDialog(page, false, name);
 
-    const vscode = makeApi({ page, browser, url, port, workspace, userDataDir, extensionsDir, name, closeAll: async () => {
+    const vscode = makeApi({ page, browser, url, port, workspace, userDataDir, extensionsDir, timings, name, closeAll: async () => {
       if (closed) return;
       closed = true;
       copyLogs(userDataDir, name);
@@ -457,6 +518,7 @@ function makeApi(parts: ApiParts): VsCode {
     workspace: parts.workspace,
     userDataDir: parts.userDataDir,
     extensionsDir: parts.extensionsDir,
+    timings: parts.timings,
 
     async runCommand(title) {
       const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -474,7 +536,8 @@ function makeApi(parts: ApiParts): VsCode {
         return label.toLowerCase().startsWith(title.toLowerCase()) || label.toLowerCase().includes(title.toLowerCase());
       }, `the command palette to offer "${title}"`);
       await page.keyboard.press('Enter');
-      await page.locator('.quick-input-widget').waitFor({ state: 'hidden' }).catch(() => undefined);
+      // Done once the palette is gone, or replaced by the command's own picker or input box (same widget, new text).
+      await poll(async () => !(await input.isVisible()) || !(await input.inputValue()).startsWith('>'), `the command palette to run "${title}"`).catch(() => undefined);
     },
 
     async openView(containerTitle) {
@@ -520,6 +583,90 @@ function makeApi(parts: ApiParts): VsCode {
         ).filter(Boolean);
       if (min > 0) return poll(async () => ((await labels()).length >= min ? labels() : undefined), `${min} row(s) in the "${viewTitle}" view`);
       return labels();
+    },
+
+    async treeRows(viewTitle) {
+      const pane = await api.viewPane(viewTitle);
+      // No named inner functions here: tsx would wrap them in a helper (__name) the page does not have.
+      return pane.locator('.pane-body .monaco-list-row').evaluateAll((elements) =>
+        elements.map((row) => {
+          const icon = row.querySelector('.custom-view-tree-node-item-icon');
+          const expanded = row.getAttribute('aria-expanded');
+          return {
+            label: (row.querySelector('.label-name')?.textContent ?? '').trim(),
+            description: (row.querySelector('.label-description')?.textContent ?? '').trim(),
+            ariaLabel: row.getAttribute('aria-label') ?? '',
+            icon: icon ? [...icon.classList].filter((c) => c.startsWith('codicon-')).join(' ') : '',
+            level: Number(row.getAttribute('aria-level') ?? 1),
+            ...(expanded !== null && { expanded: expanded === 'true' }),
+          };
+        }),
+      );
+    },
+
+    async expandRow(viewTitle, label) {
+      const pane = await api.viewPane(viewTitle);
+      const matches = (text: string) => (typeof label === 'string' ? text === label : label.test(text));
+      await poll(async () => {
+        const rows = pane.locator('.pane-body .monaco-list-row');
+        for (let i = 0; i < (await rows.count()); i++) {
+          const row = rows.nth(i);
+          if (!matches(((await row.locator('.label-name').first().textContent({ timeout: 1000 })) ?? '').trim())) continue;
+          const expanded = await row.getAttribute('aria-expanded');
+          if (expanded === null) throw new Error(`the row ${String(label)} of "${viewTitle}" has no children`);
+          if (expanded === 'true') return true;
+          await row.locator('.monaco-tl-twistie').click({ timeout: 2000 });
+          return false; // checked again on the next round
+        }
+        return false;
+      }, `the row ${String(label)} of the "${viewTitle}" view to expand`);
+    },
+
+    async quickPick(item, filter) {
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor({ state: 'visible' });
+      if (filter !== undefined) await input.fill(filter);
+      const matches = (label: string) => (typeof item === 'string' ? label.includes(item) : item.test(label));
+      const rows = page.locator('.quick-input-widget .monaco-list-row');
+      const index = await poll(async () => {
+        const labels = await rows.evaluateAll((elements) => elements.map((e) => e.getAttribute('aria-label') ?? ''));
+        const i = labels.findIndex(matches);
+        return i >= 0 ? i : undefined;
+      }, `the quick pick to offer ${String(item)}`);
+      const row = rows.nth(index);
+      const label = (await row.getAttribute('aria-label')) ?? '';
+      await row.click();
+      return label;
+    },
+
+    async inputBox(value) {
+      const widget = page.locator('.quick-input-widget');
+      const input = widget.locator('.quick-input-box input');
+      await input.waitFor({ state: 'visible' });
+      // An input box has a message (its prompt) and no list.
+      const prompt = await poll(async () => {
+        const message = (await widget.locator('.quick-input-message').innerText({ timeout: 1000 }).catch(() => '')).trim();
+        return message || undefined;
+      }, 'the input box to show its prompt');
+      await input.fill(value);
+      await page.keyboard.press('Enter');
+      await widget.waitFor({ state: 'hidden' });
+      return prompt;
+    },
+
+    async waitForNotification(pattern, ms = TIMEOUTS.ui) {
+      return poll(async () => (await api.notifications()).find((m) => pattern.test(m)), `a notification matching ${pattern}`, ms);
+    },
+
+    async statusBarItem(id) {
+      const item = page.locator(`.part.statusbar [id="${id}"]`);
+      if ((await item.count()) === 0) return '';
+      return (await item.first().getAttribute('aria-label')) ?? (await item.first().innerText());
+    },
+
+    extensionLog() {
+      const file = logFiles().extension;
+      return file && existsSync(file) ? readFileSync(file, 'utf8') : '';
     },
 
     async welcomeText(viewTitle) {
@@ -579,4 +726,26 @@ function makeApi(parts: ApiParts): VsCode {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Starts VS Code in `before` (options computed then), reports on a failed test, closes in `after`. */
+export function withVsCode(options: () => Promise<StartOptions> | StartOptions): () => VsCode {
+  let vscode: VsCode | undefined;
+  before(async function () {
+    this.timeout(TIMEOUTS.setup + 5 * 60_000);
+    ensureCodeServer();
+    ensureVsix();
+    vscode = await startVsCode(await options());
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && vscode) await vscode.reportFailure(this.currentTest.fullTitle());
+  });
+  after(async function () {
+    this.timeout(60_000);
+    await vscode?.close();
+  });
+  return () => {
+    if (!vscode) throw new Error('VS Code did not start (see the before hook)');
+    return vscode;
+  };
 }

@@ -1,5 +1,5 @@
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { Host, HostError } from '../../host/host';
+import { messageConnection } from '../../host/connect';
 import { listen, serve } from '../../host/serve';
 import { DataDirectoryBusyError } from '../../store/lock';
 import { CommandFailure, EXIT } from '../errors';
@@ -29,7 +29,7 @@ export async function sidecarCommand(options: { stdio: boolean; syncRegistry: bo
   if (opened.tornTail) log(`dropped a torn journal record (${opened.tornTail.bytes} bytes at ${opened.tornTail.segment}:${opened.tornTail.offset}): it was never acknowledged`);
   if (opened.snapshotFallback) log(`${opened.snapshotFallback}; recovered from the older snapshot and the journal`);
   if (options.stdio) {
-    const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+    const connection = messageConnection(process.stdin, process.stdout);
     serve(host, connection);
     connection.listen();
   }
@@ -56,6 +56,8 @@ export async function sidecarCommand(options: { stdio: boolean; syncRegistry: bo
 
 /** How often the sidecar looks for registry sources due a sync (each has its own interval). */
 const REGISTRY_CHECK_MS = 60_000;
+/** The first look waits: a starting editor wants its first answers before the catalog is pulled and rebuilt. */
+const REGISTRY_FIRST_CHECK_MS = 3_000;
 
 /** Syncs each registry source when its interval has passed (sooner after a failure); returns the stopper. */
 function scheduleRegistrySync(host: Host, log: (line: string) => void): () => void {
@@ -72,7 +74,10 @@ function scheduleRegistrySync(host: Host, log: (line: string) => void): () => vo
       .catch((error: unknown) => log(`registry: sync failed: ${error instanceof Error ? error.message : String(error)}`))
       .finally(() => (busy = false));
   };
-  tick();
+  const first = setTimeout(tick, REGISTRY_FIRST_CHECK_MS);
   const timer = setInterval(tick, REGISTRY_CHECK_MS);
-  return () => clearInterval(timer);
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
 }

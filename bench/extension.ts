@@ -1,0 +1,297 @@
+/**
+ * The extension in a real VS Code (code-server + chromium, the e2e harness of test/support/vscode.ts):
+ *   node bench/run.mjs bench/extension.ts            (BENCH_STARTS=5 VS Code starts, BENCH_STEPS=25 steps a run)
+ * Needs `npm run build` (the harness packages the .vsix when dist is newer) and code-server (scripts/setup-vscode-test.sh).
+ * Prints a table. Targets: activation → first populated view (sidecar start included) < 300 ms; a run's event → its
+ * row in the Runs view updated, p95 < 50 ms.
+ *
+ * Clocks: every time is Date.now() of one machine (the page's, the sidecar's, this process's) or a log line's local
+ * time with milliseconds; the browser's Date.now() is whole milliseconds, so each figure is ±1 ms.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { RunEvent } from '../common/events';
+import { copyWorkspace, ensureCodeServer, ensureVsix, poll, ROOT, startVsCode, type VsCode } from '../test/support/vscode';
+
+const STARTS = Number(process.env.BENCH_STARTS ?? 5);
+const STEPS = Number(process.env.BENCH_STEPS ?? 25);
+const RUNS = Number(process.env.BENCH_RUNS ?? 2);
+const CLI = path.join(ROOT, 'dist', 'openconductor.js');
+
+type Row = [string, string, string];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- DOM objects in functions that run in the page
+type Any = any;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? 'n/a' : `${Math.round(n)} ms`);
+
+/** The time of a VS Code log line ("2026-11-28 05:52:09.708 [info] …", local time). */
+function lineTime(log: string, pattern: RegExp): number | undefined {
+  const line = log.split('\n').find((l) => pattern.test(l));
+  const match = line && /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})/.exec(line);
+  return match ? new Date(`${match[1]}T${match[2]}`).getTime() : undefined;
+}
+
+async function cli<T>(workspace: string, args: string[]): Promise<T> {
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args, '--workspace', workspace], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 2 ** 20 });
+  return (args.includes('--json') ? JSON.parse(stdout) : stdout) as T;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Activation
+
+/**
+ * In the page before the workbench loads: opens the OpenConductor container as soon as its activity bar item shows (so
+ * the views exist before the extension activates) and records when the Workflows and Registry views first show rows.
+ */
+function observeStartup(): void {
+  const page = globalThis as Any; // the page's window (the project's types have no DOM)
+  const document = page.document;
+  const marks: Record<string, number> = {};
+  page.__ocMarks = marks;
+  const check = (): void => {
+    if (!marks.containerOpened) {
+      const item = document.querySelector('.part.activitybar a.action-label[aria-label^="OpenConductor"]');
+      if (item) {
+        item.click();
+        marks.containerOpened = Date.now();
+      }
+    }
+    for (const pane of Array.from(document.querySelectorAll('.part.sidebar .pane')) as Any[]) {
+      const title = (pane.querySelector('.pane-header h3.title')?.textContent ?? '').trim().toLowerCase();
+      if ((title === 'workflows' || title === 'registry' || title === 'servers') && !marks[title] && pane.querySelector('.pane-body .monaco-list-row .label-name')?.textContent) marks[title] = Date.now();
+    }
+  };
+  new page.MutationObserver(check).observe(document, { subtree: true, childList: true, characterData: true });
+}
+
+interface StartSample {
+  navigation: number;
+  workbench: number;
+  activation?: number;
+  spawned?: number;
+  connected?: number;
+  marks: Record<string, number>;
+}
+
+async function startOnce(i: number): Promise<StartSample> {
+  const workspace = copyWorkspace('examples');
+  const vscode = await startVsCode({ workspace, name: `bench-start-${i}`, beforeLoad: async (page) => void (await page.addInitScript(observeStartup)) });
+  try {
+    await vscode.waitForLog(/connected to host pid \d+/, 60_000);
+    const marks = await poll(async () => {
+      const m = await vscode.page.evaluate(() => (globalThis as Any).__ocMarks as Record<string, number>);
+      return m.workflows && m.registry ? m : undefined;
+    }, 'the Workflows and Registry views to show rows', 60_000);
+    const host = fs.readFileSync(vscode.logFiles().extensionHost!, 'utf8');
+    const log = vscode.extensionLog();
+    return {
+      ...vscode.timings,
+      activation: lineTime(host, /_doActivateExtension openconductor\.openconductor/),
+      spawned: lineTime(log, /started the sidecar \(pid/),
+      connected: lineTime(log, /connected to host pid/),
+      marks,
+    };
+  } finally {
+    await vscode.close();
+  }
+}
+
+async function activationPhase(): Promise<Row[]> {
+  const samples: StartSample[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    samples.push(await startOnce(i));
+    process.stderr.write(`  start ${i + 1}/${STARTS}: ${JSON.stringify(relative(samples.at(-1)!))}\n`);
+  }
+  const series = (f: (s: StartSample) => number | undefined) => samples.map(f).filter((n): n is number => n !== undefined && !Number.isNaN(n));
+  const row = (name: string, values: number[], target = ''): Row => [name, values.length ? `${ms(percentile(values, 0.5))} / ${ms(Math.max(...values))}` : 'n/a', target];
+  const views = series((s) => s.activation && s.marks.workflows - s.activation);
+  const connected = series((s) => s.activation && s.connected && s.connected - s.activation);
+  const registry = series((s) => s.activation && s.marks.registry - s.activation);
+  const verdict = (values: number[]) => (values.length ? `< 300 ms ${percentile(values, 0.5) < 300 ? 'met' : `MISSED by ${Math.round(percentile(values, 0.5) - 300)} ms (p50)`}` : '');
+  return [
+    row(`activation → Workflows rows shown, p50 / max (${samples.length} starts)`, views, verdict(views)),
+    row('activation → sidecar connected ("connected to host pid")', connected, verdict(connected)),
+    row('activation → Registry rows shown (sidecar data)', registry, verdict(registry)),
+    row('  activation → sidecar spawned', series((s) => s.activation && s.spawned && s.spawned - s.activation)),
+    row('  sidecar spawned → connected', series((s) => s.spawned && s.connected && s.connected - s.spawned)),
+    row('  page navigation → activation', series((s) => s.activation && s.activation - s.navigation)),
+    row('  page navigation → workbench laid out', series((s) => s.workbench - s.navigation)),
+  ];
+}
+
+function relative(s: StartSample): Record<string, number | undefined> {
+  const base = s.activation ?? s.navigation;
+  const out: Record<string, number | undefined> = { navigation: s.navigation - base, workbench: s.workbench - base, spawned: s.spawned && s.spawned - base, connected: s.connected && s.connected - base };
+  for (const [k, v] of Object.entries(s.marks)) out[k] = v - base;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Event → view update
+
+/** An approval gate (so the rows can be expanded and observed before anything moves), then STEPS quick calls in a chain. */
+function chainWorkflow(steps: number): string {
+  const calls = Array.from({ length: steps }, (_, i) => `  - id: s${i}\n    server: everything\n    tool: echo\n    needs: ${i ? `s${i - 1}` : 'gate'}\n    with: { message: step ${i} }`).join('\n');
+  return `name: echo-chain\nsteps:\n  - id: gate\n    approval: { message: go? }\n${calls}\n`;
+}
+
+interface Change {
+  at: number;
+  label: string;
+  description: string;
+  icon: string;
+}
+
+/** In the page: records every change of a row's description or icon in the Runs view, with Date.now(). */
+function observeRuns(): void {
+  const page = globalThis as Any;
+  const pane = (Array.from(page.document.querySelectorAll('.part.sidebar .pane')) as Any[]).find((p) => (p.querySelector('.pane-header h3.title')?.textContent ?? '').trim().toLowerCase() === 'runs')!;
+  const last = new Map<string, string>();
+  const changes: Array<{ at: number; label: string; description: string; icon: string }> = [];
+  page.__ocChanges = changes;
+  const scan = (): void => {
+    const at = Date.now();
+    let top = 0;
+    for (const row of Array.from(pane.querySelectorAll('.monaco-list-row')) as Any[]) {
+      // Only the newest run (the first top-level row) and its steps: older runs carry the same labels.
+      if (row.getAttribute('aria-level') === '1' && ++top > 1) break;
+      const label = (row.querySelector('.label-name')?.textContent ?? '').trim();
+      const description = (row.querySelector('.label-description')?.textContent ?? '').trim();
+      const icon = (Array.from(row.querySelector('.custom-view-tree-node-item-icon')?.classList ?? []) as string[]).filter((c) => c.startsWith('codicon-')).join(' ');
+      const state = `${description}|${icon}`;
+      if (last.get(label) === state) continue;
+      last.set(label, state);
+      changes.push({ at, label, description, icon });
+    }
+  };
+  scan();
+  new page.MutationObserver(scan).observe(pane, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['class'] });
+}
+
+/** The event whose effect a row change shows: the latest event before it that puts that row in that state. */
+function causeOf(change: Change, events: RunEvent[], workflow: string): RunEvent | undefined {
+  const status = change.description.split(' · ')[0];
+  const before = events.filter((e) => e.time <= change.at + 1);
+  const latest = (test: (e: RunEvent) => boolean) => before.filter(test).at(-1);
+  if (change.label === workflow) {
+    if (status === 'completed') return latest((e) => e.type === 'WorkflowCompleted');
+    return undefined; // "running": the row appeared with the run
+  }
+  const step = (e: RunEvent) => 'step' in e && e.step === change.label && !('index' in e && e.index !== undefined);
+  if (status === 'running') return latest((e) => e.type === 'StepScheduled' && step(e));
+  if (status === 'completed') return latest((e) => (e.type === 'StepCompleted' || e.type === 'ApprovalResolved') && step(e));
+  if (status === 'waiting for approval') return latest((e) => e.type === 'ApprovalRequested' && step(e));
+  return undefined;
+}
+
+async function collapsePanes(vscode: VsCode, keep: string): Promise<void> {
+  for (const title of ['Registry', 'Servers', 'Workflows', 'Runs']) {
+    if (title === keep) continue;
+    const header = vscode.page.locator('.part.sidebar .pane-header', { has: vscode.page.locator('h3.title', { hasText: new RegExp(`^\\s*${title}\\s*$`, 'i') }) }).first();
+    if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+  }
+}
+
+async function eventPhase(): Promise<Row[]> {
+  const workspace = copyWorkspace('examples');
+  fs.writeFileSync(path.join(workspace, 'echo-chain.workflow.yaml'), chainWorkflow(STEPS));
+  const vscode = await startVsCode({ workspace, name: 'bench-events' });
+  const latencies: Array<{ ms: number; kind: string }> = [];
+  let unmatched = 0;
+  let observed = 0;
+  let coalesced = 0;
+  try {
+    await vscode.waitForLog(/connected to host pid \d+/, 60_000);
+    await vscode.openView('OpenConductor');
+    await collapsePanes(vscode, 'Runs');
+    for (let r = 0; r < RUNS; r++) {
+      // Each run: started from the palette, its row expanded while its gate waits, observed, then approved.
+      await vscode.runCommand('OpenConductor: Run Workflow…');
+      await vscode.quickPick('echo-chain.workflow.yaml', 'echo-chain');
+      const runId = await poll(async () => {
+        const ids = [...vscode.extensionLog().matchAll(/started run (\S+) of echo-chain/g)].map((m) => m[1]);
+        return ids.length === r + 1 ? ids[r] : undefined;
+      }, 'the run to start');
+      // Older runs are collapsed so that every row of this one is rendered.
+      await poll(async () => {
+        const rows = await vscode.treeRows('Runs');
+        const top = rows.filter((row) => row.level === 1);
+        if (top.length < r + 1) return false;
+        for (const [i, row] of top.entries()) {
+          if (i === 0 && row.expanded === false) await vscode.expandRow('Runs', 'echo-chain');
+          if (i > 0 && row.expanded) await vscode.page.locator('.part.sidebar .pane .monaco-list-row[aria-level="1"]').nth(i).locator('.monaco-tl-twistie').click();
+        }
+        const shown = await vscode.treeRows('Runs');
+        return shown.some((row) => row.label === 'gate' && row.description === 'waiting for approval') && shown.filter((row) => row.level === 2).length === STEPS + 1;
+      }, 'the run to show its gate waiting and every step row', 60_000);
+      await vscode.page.evaluate(observeRuns);
+      await cli(workspace, ['approve', runId, 'gate']);
+      await poll(async () => {
+        const top = (await vscode.treeRows('Runs')).find((row) => row.level === 1);
+        return top?.description.startsWith('completed') === true;
+      }, 'the run to complete', 120_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const changes = await vscode.page.evaluate(() => (globalThis as Any).__ocChanges as Change[]);
+      const events = await cli<RunEvent[]>(workspace, ['runs', 'history', runId, '--json']);
+      const byTime = new Map<number, number>();
+      for (const change of changes.slice(STEPS + 2)) {
+        // The first STEPS + 2 records are the rows as they were when observing began.
+        observed++;
+        byTime.set(change.at, (byTime.get(change.at) ?? 0) + 1);
+        const cause = causeOf(change, events, 'echo-chain');
+        if (!cause) {
+          unmatched++;
+          continue;
+        }
+        latencies.push({ ms: change.at - cause.time, kind: cause.type });
+      }
+      coalesced += [...byTime.values()].filter((n) => n > 1).length;
+      process.stderr.write(`  run ${r + 1}/${RUNS}: ${changes.length - STEPS - 2} row changes, ${events.length} events\n`);
+    }
+    await vscode.screenshot('bench-event-view');
+  } finally {
+    await vscode.close();
+  }
+  const all = latencies.map((l) => l.ms);
+  const p95 = percentile(all, 0.95);
+  const kinds = [...new Set(latencies.map((l) => l.kind))];
+  return [
+    [`event → Runs view row updated, p50 (${all.length} changes, ${RUNS} runs of ${STEPS} calls)`, ms(percentile(all, 0.5)), ''],
+    ['event → Runs view row updated, p95', ms(p95), `< 50 ms ${p95 < 50 ? 'met' : `MISSED by ${Math.round(p95 - 50)} ms`}`],
+    ['event → Runs view row updated, max', ms(Math.max(...all)), ''],
+    ...kinds.map((k): Row => {
+      const values = latencies.filter((l) => l.kind === k).map((l) => l.ms);
+      return [`  ${k} → row, p50 / p95 (${values.length})`, `${ms(percentile(values, 0.5))} / ${ms(percentile(values, 0.95))}`, ''];
+    }),
+    ['  row changes matched to no event (e.g. the run row appearing)', String(unmatched), ''],
+    ['  DOM updates that changed several rows at once', `${coalesced} of ${observed} changes' timestamps`, ''],
+  ];
+}
+
+async function main(): Promise<void> {
+  ensureCodeServer();
+  ensureVsix();
+  const rows: Row[] = [];
+  if (process.argv[2] !== 'events') rows.push(...(await activationPhase()));
+  if (process.argv[2] !== 'activation') rows.push(...(await eventPhase()));
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  console.log(`${'measure'.padEnd(w0)}  ${'value'.padStart(w1)}  target`);
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
+  console.log(`\n(code-server ${'4.100.3'} in headless chromium on this machine; activation from the extension host log's _doActivateExtension line; row changes seen by a MutationObserver in the page)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
