@@ -3,6 +3,7 @@ import type { BreakerState, RunEvent, RunStatus } from './events';
 import type { RunDetails, RunSummary } from './runs';
 import type { Capabilities, SourceHealth } from './registry/model';
 import type {
+  OrchestrateResult,
   RegistryEntryDetails,
   RegistryIntrospectParams,
   RegistrySearchParams,
@@ -139,6 +140,7 @@ export const Requests = {
   serverTools: new RequestType<ServerRef, ToolDescription[], HostErrorData>('servers/tools'),
   callTool: new RequestType<ServerRef & { tool: string; arguments: Record<string, unknown> }, unknown, HostErrorData>('servers/callTool'),
   stopServer: new RequestType<ServerRef, void, HostErrorData>('servers/stop'),
+  orchestrate: new RequestType<{ line: string }, OrchestrateResult, HostErrorData>('workflows/orchestrate'),
   registrySync: new RequestType<RegistrySyncParams, RegistrySyncReport, HostErrorData>('registry/sync'),
   registrySearch: new RequestType<RegistrySearchParams, RegistrySearchResult, HostErrorData>('registry/search'),
   registryShow: new RequestType<RegistryShowParams, RegistryEntryDetails, HostErrorData>('registry/show'),

@@ -92,6 +92,22 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       else void vscode.window.showInformationMessage(summary);
     }),
     register('searchRegistry', () => searchRegistry(ctx, connection)),
+    register('orchestrate', async () => {
+      const line = await vscode.window.showInputBox({
+        title: 'Orchestrate',
+        prompt: 'A new workflow over these servers: <name> --with <server>,<server> (from the workspace, else the registry)',
+        placeHolder: 'memory-agent --with memory,filesystem',
+        ignoreFocusOut: true,
+      });
+      if (!line) return;
+      const result = await connection().sendRequest(Requests.orchestrate, { line });
+      await vscode.window.showTextDocument(vscode.Uri.file(result.file));
+      ctx.workflows.refresh();
+      const notFound = result.servers.filter((s) => s.from === 'missing').map((s) => s.name);
+      const summary = `Wrote ${path.basename(result.file)}.${notFound.length ? ` Not found: ${notFound.join(', ')}.` : ''}${result.missing.length ? ` Still missing: ${result.missing.join('; ')}` : ''}`;
+      if (result.missing.length || notFound.length) void vscode.window.showWarningMessage(summary);
+      else void vscode.window.showInformationMessage(summary);
+    }),
     register('registry.showDetails', async (node: RegistryNode | EntrySummary) => showDetails(connection, entryOf(node).name)),
     register('registry.addToWorkspace', async (node: RegistryNode | EntrySummary) => {
       requireTrust();

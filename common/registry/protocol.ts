@@ -111,3 +111,10 @@ export interface RegistrySourcesParams {
 }
 
 export type { Capabilities, SourceHealth };
+
+/** What `orchestrate` wrote and what is still missing. */
+export interface OrchestrateResult {
+  file: string;
+  servers: Array<{ name: string; from: 'workspace' | 'catalog' | 'missing'; detail: string }>;
+  missing: string[];
+}

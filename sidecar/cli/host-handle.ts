@@ -5,6 +5,7 @@ import type { RunEvent } from '../../common/events';
 import { Notifications, Requests, type HostErrorData, type RegistrySyncProgress, type RunOutcome, type RunRef, type StartParams } from '../../common/protocol';
 import type { Capabilities, SourceHealth } from '../../common/registry/model';
 import type {
+  OrchestrateResult,
   RegistryEntryDetails,
   RegistryIntrospectParams,
   RegistrySearchParams,
@@ -57,6 +58,7 @@ export interface RegistryHandle {
   show(name: string): Promise<RegistryEntryDetails>;
   sources(): Promise<SourceHealth[]>;
   introspect(params: RegistryIntrospectParams): Promise<Capabilities>;
+  orchestrate(line: string): Promise<OrchestrateResult>;
 }
 
 /** Reaches the host of the workspace's data directory, or becomes it. */
@@ -105,6 +107,7 @@ function local(host: Host, stopListening: () => Promise<void>): HostHandle {
       show: (name) => call(() => host.registry.show(name)),
       sources: () => call(() => host.registry.sources()),
       introspect: (params) => call(() => host.introspect(params)),
+      orchestrate: (line) => call(() => host.orchestrate(line)),
     },
     busyRuns: () => host.engine.runIds().filter((id) => !host.engine.isWaitingOnly(id)),
     close: async () => {
@@ -158,6 +161,7 @@ function remote(connection: MessageConnection): HostHandle {
       show: (name) => call(() => connection.sendRequest(Requests.registryShow, { name })),
       sources: () => call(() => connection.sendRequest(Requests.registrySources, {})),
       introspect: (params) => call(() => connection.sendRequest(Requests.registryIntrospect, params)),
+      orchestrate: (line) => call(() => connection.sendRequest(Requests.orchestrate, { line })),
     },
     busyRuns: () => [],
     close: async () => {

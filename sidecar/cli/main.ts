@@ -6,6 +6,7 @@ import { cancelCommand, decideCommand, resumeCommand, signalCommand } from './co
 import { historyCommand } from './commands/history';
 import { runCommand } from './commands/run';
 import {
+  orchestrateCommand,
   registryAddCommand,
   registryIntrospectCommand,
   registrySearchCommand,
@@ -183,6 +184,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--key <key>', 'the server name in mcp.json (default: the last part of its name)')
     .option('--replace', 'replace a server of the same key instead of adding another', false)
     .action(action((name: string, options: AddCommandOptions) => registryAddCommand(name, options, global())));
+
+  program
+    .command('orchestrate')
+    .description('write <name>.workflow.yaml over the servers named (the workspace\'s, else the catalog\'s) and say what is missing')
+    .argument('<name>', 'the workflow name')
+    .requiredOption('--with <servers>', 'comma-separated server names, e.g. memory,filesystem')
+    .option('--json', 'as JSON', false)
+    .action(action((name: string, options: { with: string; json: boolean }) => orchestrateCommand(name, options, global())));
 
   for (const command of [program, ...program.commands, ...runs.commands, ...servers.commands, ...registry.commands]) {
     command.exitOverride().showHelpAfterError('(run with --help for usage)');

@@ -21,7 +21,8 @@ import { Registry } from '../registry/registry';
 import type { ServerConnection } from '../mcp/connection';
 import { allServers, describeServer, findServer } from '../workspace/workspace-servers';
 import type { Capabilities } from '../../common/registry/model';
-import type { RegistryIntrospectParams } from '../../common/registry/protocol';
+import type { OrchestrateResult, RegistryIntrospectParams } from '../../common/registry/protocol';
+import { orchestrate } from '../registry/orchestrate';
 import { declaredServers, type DeclaredServer } from '../workspace/declared-servers';
 import { loadWorkflow, WorkflowFileError } from '../workspace/load';
 import { hashText, openWorkspace, prepareDataDir, type Workspace } from '../workspace/workspace';
@@ -295,6 +296,11 @@ export class Host {
       if (error instanceof ServerResolutionError) throw new HostError(error.message, { kind: 'refused' });
       throw error;
     }
+  }
+
+  /** Writes a starter workflow using the servers named (the workspace's or the catalog's); says what is missing. */
+  orchestrate(line: string): Promise<OrchestrateResult> {
+    return orchestrate(line, openWorkspace(this.workspace.folder, this.workspace.dataDir), this.registry);
   }
 
   /** Starts a catalog server to list its capabilities (runs code from a registry: never in an untrusted workspace). */

@@ -36,6 +36,7 @@ export function serve(host: Host, connection: MessageConnection): () => void {
   connection.onRequest(Requests.serverTools, handle((p) => host.serverTools(p)));
   connection.onRequest(Requests.callTool, handle((p) => host.callTool(p, p.tool, p.arguments ?? {})));
   connection.onRequest(Requests.stopServer, handle((p) => host.stopServer(p.name)));
+  connection.onRequest(Requests.orchestrate, handle((p) => host.orchestrate(p.line)));
   connection.onRequest(Requests.registrySync, handle((p) => host.registry.sync(p)));
   connection.onRequest(Requests.registrySearch, handle((p) => host.registry.search(p)));
   connection.onRequest(Requests.registryShow, handle((p) => host.registry.show(p.name)));

@@ -174,6 +174,24 @@ describe('openconductor registry (CLI)', function () {
     }
   });
 
+  it('orchestrates a starter workflow from catalog servers, says what is missing, and never overwrites a file', async () => {
+    assert.equal((await run(['sync', '--source', 'official'])).code, 0);
+    const result = await cli(['orchestrate', 'research', '--with', 'io.github.brave/brave-search-mcp-server,nope'], { cwd: dir, env });
+    assert.equal(result.code, 1, 'a server was not found');
+    assert.match(result.stdout, /^Wrote research\.workflow\.yaml\.$/m);
+    assert.match(result.stdout, /io\.github\.brave\/brave-search-mcp-server: from the catalog: io\.github\.brave\/brave-search-mcp-server \(npm @brave\/brave-search-mcp-server@2\.0\.\d+, trust \d+\)/);
+    assert.match(result.stdout, /nope: not found/);
+    assert.match(result.stdout, /set BRAVE_API_KEY in the environment/);
+    const text = fs.readFileSync(path.join(dir, 'research.workflow.yaml'), 'utf8');
+    assert.match(text, /BRAVE_API_KEY: \$\{env:BRAVE_API_KEY\}/);
+    const validate = await cli(['validate', 'research.workflow.yaml'], { cwd: dir });
+    assert.equal(validate.code, 0, validate.stdout + validate.stderr);
+    const again = await cli(['orchestrate', 'research', '--with', 'nope'], { cwd: dir, env });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /research\.workflow\.yaml exists already; choose another name \(nothing was written\)/);
+    assert.equal(fs.readFileSync(path.join(dir, 'research.workflow.yaml'), 'utf8'), text);
+  });
+
   it('reports bad registry settings at file:line:col and uses the rest', async () => {
     fs.mkdirSync(path.join(dir, '.vscode'));
     fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), '{\n  "openconductor.registry.sources": [\n    { "name": "acme", "kind": "registry", "url": "ftp://acme" }\n  ]\n}\n');

@@ -306,3 +306,22 @@ function keyValues(values: string[], flag: string): Record<string, string> {
   return out;
 }
 
+
+/** `openconductor orchestrate <name> --with a,b`: a starter workflow over those servers, and what it still needs. */
+export async function orchestrateCommand(name: string, options: { with: string; json: boolean }, global: GlobalOptions): Promise<number> {
+  return withRegistry(global, 'openconductor orchestrate', async (handle) => {
+    const result = await handle.registry.orchestrate(`${name} --with ${options.with}`);
+    if (options.json) {
+      print(JSON.stringify(result, null, 2));
+      return EXIT.ok;
+    }
+    const style = Style.for(process.stdout, global.color);
+    print(`Wrote ${displayPath(result.file)}.`);
+    for (const s of result.servers) print(`  ${s.name}: ${s.from === 'missing' ? style.red('not found') : s.from === 'workspace' ? `the workspace's (${s.detail})` : `from the catalog: ${s.detail}`}`);
+    if (result.missing.length) {
+      print(style.bold('Still missing:'));
+      for (const m of result.missing) print(`  - ${m}`);
+    }
+    return result.servers.some((s) => s.from === 'missing') ? EXIT.failed : EXIT.ok;
+  });
+}
