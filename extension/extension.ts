@@ -14,7 +14,7 @@ let sidecar: Sidecar | undefined;
  * Starts OpenConductor in a workspace: the views, the commands, the status bar, and the sidecar that hosts runs and
  * the registry. In an untrusted workspace the sidecar is restricted (browsing only) and the views explain why.
  */
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export async function activate(context: vscode.ExtensionContext): Promise<OpenConductorApi> {
   const log = vscode.window.createOutputChannel('OpenConductor', { log: true });
   context.subscriptions.push(log);
   const folder = vscode.workspace.workspaceFolders?.[0];
@@ -75,6 +75,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void sidecar?.restart().catch((error: unknown) => log.error(String(error)))));
   }
   await start(log);
+  return { sidecar, runs };
+}
+
+/** What the extension gives other extensions (and its in-host tests): the sidecar connection and the runs it shows. */
+export interface OpenConductorApi {
+  sidecar: Sidecar;
+  runs: RunsView;
 }
 
 async function start(log: vscode.LogOutputChannel): Promise<void> {

@@ -13,7 +13,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Browser, Locator, Page } from 'playwright-core';
 
@@ -66,6 +66,8 @@ export interface StartOptions {
   name?: string;
   /** Called with the page before it loads the workbench (e.g. `page.addInitScript` to observe the DOM from the start). */
   beforeLoad?: (page: Page) => Promise<void>;
+  /** More .vsix files to install beside the extension (the in-host test suite). */
+  extraVsix?: string[];
 }
 
 /** When the harness saw the workbench come up (Date.now() of this process). */
@@ -191,6 +193,20 @@ export function ensureCodeServer(): string {
   if (Date.now() - started > 2000) log(`code-server set up in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   setupDone = true;
   return CODE_SERVER_BIN;
+}
+
+/**
+ * Packages the in-host test extension (test/in-host: mocha and the suite bundled by esbuild) into
+ * .vscode-test/in-host.vsix, afresh each time: it is small, and its sources change with the extension's.
+ */
+export function packageInHostTests(): string {
+  const dir = join(ROOT, 'test', 'in-host');
+  const out = join(VSCODE_TEST_DIR, 'in-host.vsix');
+  const esbuild = join(ROOT, 'node_modules', '.bin', 'esbuild');
+  execFileSync(esbuild, [join(dir, 'extension.ts'), '--bundle', '--platform=node', '--target=node20', '--format=cjs', '--external:vscode', '--main-fields=module,main', '--log-level=error', `--outfile=${join(dir, 'dist', 'extension.js')}`], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
+  const vsce = join(dirname(createRequire(join(ROOT, 'package.json')).resolve('@vscode/vsce/package.json')), 'vsce');
+  execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '-o', out], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
+  return out;
 }
 
 let vsixDone = false;
@@ -386,8 +402,10 @@ export async function startVsCode(options: StartOptions): Promise<VsCode> {
   }
 
   try {
-    const installed = await run(bin, [...common, '--install-extension', vsix], env, TIMEOUTS.install);
-    if (!/successfully installed/i.test(installed)) throw new Error(`installing ${vsix} printed no success:\n${installed}`);
+    for (const file of [vsix, ...(options.extraVsix ?? [])]) {
+      const installed = await run(bin, [...common, '--install-extension', file], env, TIMEOUTS.install);
+      if (!/successfully installed/i.test(installed)) throw new Error(`installing ${file} printed no success:\n${installed}`);
+    }
 
     const args = [...common, '--auth', 'none', '--bind-addr', '127.0.0.1:0', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override'];
     if (trusted) args.push('--disable-workspace-trust');
