@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { Requests } from '../common/protocol';
+import { serverPart } from '../common/registry/identity';
 import { toMcpJsonEntry, type RunnableRecipe } from '../common/registry/install';
 import { addServerToMcpJson, freeServerKey } from '../common/registry/mcp-json-edit';
 import type { EntrySummary } from '../common/registry/protocol';
@@ -336,7 +337,7 @@ async function addToWorkspace(ctx: CommandContext, connection: () => MessageConn
   } catch {
     // No mcp.json yet: it is created.
   }
-  const key = freeServerKey(text, details.entry.name.slice(details.entry.name.lastIndexOf('/') + 1).toLowerCase());
+  const key = freeServerKey(text, serverPart(details.entry.name).toLowerCase());
   const entry = toMcpJsonEntry(recipe, key);
   // Required values that are not secret are asked now and written; secrets stay ${input:…} prompts.
   for (const input of recipe.inputs.filter((i) => i.isRequired && !i.isSecret)) {
@@ -363,7 +364,7 @@ async function addToUserProfile(connection: () => MessageConnection, name: strin
   const details = await connection().sendRequest(Requests.registryShow, { name });
   const recipe = await pickRecipe(details.recipes.filter((r): r is RunnableRecipe => r.runnable), details.entry.name);
   if (!recipe) return;
-  const key = details.entry.name.slice(details.entry.name.lastIndexOf('/') + 1).toLowerCase();
+  const key = serverPart(details.entry.name).toLowerCase();
   const entry = toMcpJsonEntry(recipe, key);
   const payload = { name: entry.key, ...entry.server, ...(entry.inputs.length && { inputs: entry.inputs }) };
   await vscode.env.openExternal(vscode.Uri.parse(`${vscode.env.uriScheme}:mcp/install?${encodeURIComponent(JSON.stringify(payload))}`));

@@ -185,6 +185,11 @@ export function namespaceOf(name: string): string {
   return (slash < 0 ? name : name.slice(0, slash)).toLowerCase();
 }
 
+/** The server part of a registry name (`server` in `io.github.owner/server`), as given: a short key for configs. */
+export function serverPart(name: string): string {
+  return name.slice(name.lastIndexOf('/') + 1);
+}
+
 function alnum(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]/g, '');
 }

@@ -33,6 +33,7 @@ import {
   remoteKey,
   repositoryOwner,
   repositoryRoot,
+  serverPart,
 } from './identity';
 import type {
   CatalogEntry,
@@ -225,7 +226,7 @@ const STOP_WORDS = new Set(['mcp', 'server', 'servers', 'the', 'model', 'context
 
 /** Distinctive words of the last part of a name or URL. */
 function words(name: string): Set<string> {
-  const tail = name.slice(name.lastIndexOf('/') + 1);
+  const tail = serverPart(name);
   return new Set(
     tail
       .replace(/([a-z])([A-Z])/g, '$1 $2')

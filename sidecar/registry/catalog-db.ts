@@ -97,19 +97,6 @@ export class CatalogDatabase {
     return removed;
   }
 
-  /** Removes every record of a source (it was removed from the settings). */
-  removeSource(source: string): void {
-    this.db.run('DELETE FROM records WHERE source = ?', [source]);
-    this.db.run('DELETE FROM sources WHERE name = ?', [source]);
-    this.changed();
-  }
-
-  /** Names of the sources that have records or state. */
-  knownSources(): string[] {
-    const result = this.db.exec('SELECT name FROM sources UNION SELECT DISTINCT source FROM records');
-    return (result[0]?.values ?? []).map(([name]) => name as string);
-  }
-
   state(source: string): SourceState {
     const result = this.db.exec('SELECT state FROM sources WHERE name = ?', [source]);
     const text = result[0]?.values[0]?.[0];

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cleanText } from '../../common/registry/text';
 
 /**
  * HTTP for registry sources. A registry is remote and untrusted: every request has a timeout, every body a size
@@ -172,7 +173,7 @@ function problemDetail(text: string): string {
   try {
     const body = JSON.parse(text) as { detail?: unknown; title?: unknown; message?: unknown; errors?: Array<{ message?: unknown }>; error?: { message?: unknown } };
     const parts = [body.detail ?? body.message ?? body.error?.message ?? body.title, ...(Array.isArray(body.errors) ? body.errors.map((e) => e?.message) : [])];
-    return clip(parts.filter((p): p is string => typeof p === 'string' && p.length > 0).join('; '), 300);
+    return cleanText(parts.filter((p): p is string => typeof p === 'string' && p.length > 0).join('; '), 300, false) ?? '';
   } catch {
     return '';
   }
@@ -189,11 +190,6 @@ function hostOf(url: string): string {
   } catch {
     return url;
   }
-}
-
-function clip(text: string, length: number): string {
-  const plain = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
-  return plain.length > length ? `${plain.slice(0, length)}…` : plain;
 }
 
 function formatBytes(bytes: number): string {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { serverPart } from '../../common/registry/identity';
 import type { RunnableRecipe } from '../../common/registry/install';
 import { installRecipes } from '../../common/registry/install';
 import type { OrchestrateResult } from '../../common/registry/protocol';
@@ -38,7 +39,7 @@ export async function orchestrate(line: string, workspace: Workspace, registry: 
       continue;
     }
     // A workflow's server names hold only letters, digits, '_', '.' and '-': a registry name becomes its last part.
-    const key = /^[A-Za-z0-9_.-]+$/.test(name) ? name : entry.name.slice(entry.name.lastIndexOf('/') + 1).replace(/[^A-Za-z0-9_.-]/g, '-');
+    const key = /^[A-Za-z0-9_.-]+$/.test(name) ? name : serverPart(entry.name).replace(/[^A-Za-z0-9_.-]/g, '-');
     servers.push({ key, recipe, tools: entry.capabilities?.tools ?? entry.tools });
     resolved.push({ name, from: 'catalog', detail: `${entry.name} (${recipe.label}, trust ${entry.trust.score})` });
   }

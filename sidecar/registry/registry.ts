@@ -13,7 +13,7 @@ import type {
   RegistrySyncReport,
 } from '../../common/registry/protocol';
 import { CatalogSearch, type SerializedCatalogSearch } from '../../common/registry/search/catalog-search';
-import { embedCatalog } from '../../common/registry/search/embeddings';
+import { embedCatalog, type EmbeddingProvider } from '../../common/registry/search/embeddings';
 import { entryFacets } from '../../common/registry/search/filters';
 import { writeFileAtomic } from '../store/atomic-file';
 import { CatalogDatabase } from './catalog-db';
@@ -31,6 +31,8 @@ interface Built {
   /** Lower-cased names and aliases to ids. */
   byName: Map<string, string>;
   search: CatalogSearch;
+  /** The index over an embeddings endpoint's vectors, built once per catalog and endpoint. */
+  external?: { providerId: string; search: CatalogSearch };
 }
 
 export interface RegistryOptions {
@@ -72,7 +74,7 @@ export class Registry {
     return new Registry(options, db, db.recovered ? { ...settings, problems: [...settings.problems, db.recovered] } : settings);
   }
 
-  /** Every configured source with its health, plus sources that still have records but were removed from the settings. */
+  /** Every configured source with its health. */
   sources(tokens?: Record<string, string>): SourceHealth[] {
     const counts = this.db.counts();
     return this.settings.sources.map((s) => sourceHealth(this.db, s, counts, tokens));
@@ -136,9 +138,7 @@ export class Registry {
     if (embeddings && params.query.trim()) {
       try {
         const provider = embeddingsClient(embeddings, token);
-        const vectors = await embedCatalog(catalog.entries, provider, this.embeddingCache(provider.id));
-        this.saveEmbeddingCache(provider.id, vectors.vectors);
-        search = CatalogSearch.build(catalog.entries, { embeddings: vectors });
+        search = await this.externalSearch(catalog, provider);
         [queryVector] = await provider.embed([params.query]);
       } catch (error) {
         notices.push(`the embeddings endpoint ${embeddings.url} failed (${(error as Error).message}); semantic ranking used the local LSA vectors instead`);
@@ -237,6 +237,16 @@ export class Registry {
       }
       return search;
     }
+  }
+
+  /** The catalog indexed with an endpoint's vectors: embedded (what the cache file lacks) and built once per catalog. */
+  private async externalSearch(catalog: Built, provider: EmbeddingProvider): Promise<CatalogSearch> {
+    if (catalog.external?.providerId === provider.id) return catalog.external.search;
+    const vectors = await embedCatalog(catalog.entries, provider, this.embeddingCache(provider.id));
+    this.saveEmbeddingCache(provider.id, vectors.vectors);
+    const search = CatalogSearch.build(catalog.entries, { embeddings: vectors });
+    catalog.external = { providerId: provider.id, search };
+    return search;
   }
 
   private embeddingCacheFile(): string {

@@ -152,7 +152,7 @@ export function sourceHealth(db: CatalogDatabase, settings: SourceSettings, coun
     kind: settings.kind,
     url: settings.url,
     enabled: settings.enabled,
-    state: health ? (health.state === 'failing' && state.pass ? 'failing' : state.pass ? 'partial' : health.state) : state.pass ? 'partial' : 'never',
+    state: health?.state === 'failing' ? 'failing' : state.pass ? 'partial' : (health?.state ?? 'never'),
     records: counts.get(settings.name) ?? 0,
     consecutiveFailures: health?.consecutiveFailures ?? 0,
     notes: health?.notes ?? [],

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RegistrySyncProgress } from '../../../common/protocol';
+import { serverPart } from '../../../common/registry/identity';
 import { toMcpJsonEntry, type InstallRecipe, type RunnableRecipe } from '../../../common/registry/install';
 import { addServerToMcpJson, freeServerKey } from '../../../common/registry/mcp-json-edit';
 import type { CatalogEntry, ServerStatus } from '../../../common/registry/model';
@@ -293,7 +294,7 @@ export async function registryAddCommand(name: string, options: AddCommandOption
 
 /** A server key for mcp.json: the last part of the name (`io.github.x/brave-search` → `brave-search`). */
 function defaultKey(entry: CatalogEntry): string {
-  return entry.name.slice(entry.name.lastIndexOf('/') + 1).toLowerCase();
+  return serverPart(entry.name).toLowerCase();
 }
 
 function keyValues(values: string[], flag: string): Record<string, string> {
