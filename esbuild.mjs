@@ -1,5 +1,6 @@
 // Bundles the entry points. `node esbuild.mjs` builds once; `--watch` rebuilds on change; `--production` minifies.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -26,8 +27,11 @@ const entryPoints = [
 await mkdir('dist', { recursive: true });
 await copyFile(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
 
-const contexts = await Promise.all(
-  entryPoints.map((entry) =>
+/** The webview apps: each webview/<app>/main.tsx → dist/webview/<app>.js (and .css), run in the browser. */
+const webviewApps = readdirSync('webview', { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join('webview', d.name, 'main.tsx'))).map((d) => d.name);
+
+const contexts = await Promise.all([
+  ...entryPoints.map((entry) =>
     esbuild.context({
       entryPoints: { [entry.out]: entry.in },
       outdir: 'dist',
@@ -44,7 +48,20 @@ const contexts = await Promise.all(
       logLevel: 'warning',
     }),
   ),
-);
+  esbuild.context({
+    entryPoints: Object.fromEntries(webviewApps.map((app) => [app, `webview/${app}/main.tsx`])),
+    outdir: 'dist/webview',
+    bundle: true,
+    platform: 'browser',
+    target: 'chrome120',
+    format: 'iife',
+    jsx: 'automatic',
+    define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' },
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+  }),
+]);
 
 /** The declarations of `openconductor/workflow` (dist/workflow.d.ts), emitted by tsc from its source. */
 function emitWorkflowDeclarations() {
