@@ -19,9 +19,11 @@ export function foldEvent(run: RunDetails | undefined, event: RunEvent): RunDeta
       inputs: event.inputs,
       steps: event.steps.map(newStep),
       signals: [],
+      lastSeq: event.seq,
     };
   }
   if (!run) return run;
+  run.lastSeq = event.seq;
   if ('step' in event) {
     foldStepEvent(run, stepOf(run, event.step), event);
     return run;

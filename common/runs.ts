@@ -89,4 +89,6 @@ export interface RunDetails extends RunSummary {
   cancelRequested?: string;
   /** Compensations have begun: the run failed or was cancelled after steps with `compensate:` completed. */
   compensating?: boolean;
+  /** The seq of the last event folded in: a client that holds these details applies only later events. */
+  lastSeq: number;
 }

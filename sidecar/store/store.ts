@@ -85,6 +85,7 @@ export class Store {
       // Forget the damaged snapshots newer than the one loaded, so the next snapshot keeps an intact older generation.
       manifest.snapshots = manifest.snapshots.filter((s) => s.seq <= seq);
       const db = new SQL.Database(bytes);
+      if (bytes) checkFormat(db, options.dataDir);
       configure(db);
       db.exec(SCHEMA_SQL);
       db.run('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ['schema_version', String(SCHEMA_VERSION)]);
@@ -434,6 +435,18 @@ function readManifest(dataDir: string): Manifest {
 /** The store cannot be opened as it is on disk; the message says why and what is left. */
 export class StoreOpenError extends Error {
   override name = 'StoreOpenError';
+}
+
+/** Refuses a snapshot written in another store format: reading it as this one would fail midway, or worse. */
+function checkFormat(db: Database, dataDir: string): void {
+  const hasMeta = db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").length > 0;
+  const found = hasMeta ? db.exec("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.values[0]?.[0] : undefined;
+  if (String(found) === String(SCHEMA_VERSION)) return;
+  db.close();
+  throw new StoreOpenError(
+    `the run store in ${dataDir} was written by another version of OpenConductor (store format ${found ?? 'unknown'}; this version reads format ${SCHEMA_VERSION}). ` +
+      'Open it with that version, or move the folder aside to start with an empty store (or point --data-dir / openconductor.dataDirectory elsewhere).',
+  );
 }
 
 /**

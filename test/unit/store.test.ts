@@ -119,6 +119,7 @@ function expectedFullRun(runId: string, e: RunEvent[]): RunDetails {
     inputs: { org: 'acme', limit: 3 },
     outputs: { summary: 'a, b, c' },
     signals: [],
+    lastSeq: e[12].seq,
     steps: [
       {
         id: 'fetch',
@@ -639,6 +640,31 @@ describe('run store', () => {
       const again = await open();
       assertContiguous(allSeqs(again, ['run-1']), 13);
     });
+  });
+
+  it('refuses, with what to do, a snapshot written in another store format, and changes nothing', async () => {
+    const store = await open();
+    await appendAll(store, 'run-1', fullRun());
+    await close(store);
+    // Rewrite the snapshot as an older version would have stamped it, with a checksum that holds.
+    const [entry] = manifest().snapshots;
+    const SQL = await loadSqlJs();
+    const db = new SQL.Database(fs.readFileSync(snapshotFile(entry.file)));
+    db.run("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    const bytes = Buffer.from(db.export());
+    db.close();
+    fs.writeFileSync(snapshotFile(entry.file), bytes);
+    const rewritten = { snapshots: [{ ...entry, sha256: createHash('sha256').update(bytes).digest('hex') }] };
+    fs.writeFileSync(path.join(dataDir, 'manifest.json'), JSON.stringify(rewritten));
+    const before = fingerprint(dataDir);
+
+    await assert.rejects(open(), (error: Error) => {
+      assert.equal(error.name, 'StoreOpenError');
+      assert.match(error.message, /written by another version of OpenConductor \(store format 1; this version reads format \d+\)/);
+      assert.match(error.message, /move the folder aside/);
+      return true;
+    });
+    assert.deepEqual(fingerprint(dataDir), before, 'the refused store is left as it was (lock released)');
   });
 
   describe('damaged snapshots', () => {
