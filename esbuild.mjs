@@ -5,6 +5,7 @@ import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as esbuild from 'esbuild';
+import { shipEsbuildWasm } from './scripts/esbuild-wasm.mjs';
 
 const require = createRequire(import.meta.url);
 const watch = process.argv.includes('--watch');
@@ -12,7 +13,8 @@ const production = process.argv.includes('--production');
 
 /**
  * The sidecar and the `openconductor` CLI are one bundle: the CLI runs the engine in-process. esbuild stays
- * outside it (a runtime dependency: it compiles *.workflow.ts files, and runs its own binary).
+ * outside it (a runtime dependency: it compiles *.workflow.ts files, and runs its own binary); the .vsix has no
+ * node_modules, so esbuild-wasm is shipped in dist/esbuild-wasm to compile them there (scripts/esbuild-wasm.mjs).
  * `openconductor/workflow` (package.json exports) is the API of code-first workflows; the engine also bundles this
  * build of it into every workflow it compiles. No source map for it: a workflow's map must name its frames as the
  * runtime's, not as the source file's.
@@ -26,6 +28,7 @@ const entryPoints = [
 
 await mkdir('dist', { recursive: true });
 await copyFile(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
+await shipEsbuildWasm('dist/esbuild-wasm');
 
 /** The webview apps: each webview/<app>/main.tsx → dist/webview/<app>.js (and .css), run in the browser. */
 const webviewApps = readdirSync('webview', { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join('webview', d.name, 'main.tsx'))).map((d) => d.name);
@@ -56,7 +59,8 @@ const contexts = await Promise.all([
     target: 'chrome120',
     format: 'iife',
     jsx: 'automatic',
-    define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' },
+    // React's production build always: the tests and benchmarks drive what users get.
+    define: { 'process.env.NODE_ENV': '"production"' },
     sourcemap: !production,
     minify: production,
     logLevel: 'warning',

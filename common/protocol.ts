@@ -1,6 +1,7 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { BreakerState, RunEvent, RunStatus } from './events';
 import type { RunDetails, RunSummary } from './runs';
+import type { ServerDefinition } from './servers';
 import type { Capabilities, SourceHealth } from './registry/model';
 import type {
   OrchestrateResult,
@@ -91,6 +92,8 @@ export interface ServerInfo {
   failures: number;
   latencyMs?: number;
   breaker?: BreakerState;
+  /** For a workflow's server written without expressions: its definition, which a client can start as it is (VS Code's chat does). */
+  definition?: ServerDefinition;
 }
 
 /** A tool as a server lists it. */

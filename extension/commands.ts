@@ -3,22 +3,23 @@ import * as vscode from 'vscode';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { Requests } from '../common/protocol';
 import { serverPart } from '../common/registry/identity';
-import { toMcpJsonEntry, type RunnableRecipe } from '../common/registry/install';
+import { recipeTarget, toMcpJsonEntry, type RunnableRecipe } from '../common/registry/install';
 import { addServerToMcpJson, freeServerKey } from '../common/registry/mcp-json-edit';
 import type { EntrySummary } from '../common/registry/protocol';
 import { runsToCsv } from '../common/runs-csv';
 import { argumentQuestions, parseAnswer } from '../common/tool-input';
-import { escapeMarkdown } from './markdown';
+import { showRegistryDetails } from './registry-details-panel';
 import type { Sidecar } from './sidecar';
 import type { RegistryNode } from './views/registry';
-import type { RunNode, RunsView } from './views/runs';
+import type { RunsModel } from './runs-model';
+import type { RunNode } from './views/runs';
 import type { ServerNode, ServersView } from './views/servers';
 import type { WorkflowsView } from './views/workflows';
 
 /** What the commands work with. */
 export interface CommandContext {
   sidecar: Sidecar;
-  runs: RunsView;
+  runs: RunsModel;
   workflows: WorkflowsView;
   servers: ServersView;
   log: vscode.LogOutputChannel;
@@ -27,6 +28,8 @@ export interface CommandContext {
   /** Names of the configured registry sources. */
   sourceNames(): string[];
   secrets: vscode.SecretStorage;
+  /** The extension's folder (its webview bundles). */
+  extensionUri: vscode.Uri;
 }
 
 /** Where a registry source's token (or, for `embeddings`, the embeddings endpoint's key) is kept in the secret storage. */
@@ -34,11 +37,17 @@ export function tokenKey(source: string): string {
   return `openconductor.registry.token.${source}`;
 }
 
+/** Commands that work without the sidecar, and so never wait for it to start. */
+const NO_SIDECAR_NEEDED = new Set(['showLog', 'restartSidecar', 'showDashboard', 'setRegistryToken', 'workflow.open']);
+const SIDECAR_WAIT_MS = 30_000;
+
 /** Registers every command; returns their disposables. */
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const register = (id: string, fn: (...args: never[]) => unknown) =>
     vscode.commands.registerCommand(`openconductor.${id}`, async (...args: never[]) => {
       try {
+        // The views show before the sidecar answers: a command chosen meanwhile waits for it.
+        if (ctx.sidecar.state === 'starting' && !NO_SIDECAR_NEEDED.has(id)) await ctx.sidecar.whenReady(SIDECAR_WAIT_MS);
         return await fn(...args);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -109,14 +118,14 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       if (result.missing.length || notFound.length) void vscode.window.showWarningMessage(summary);
       else void vscode.window.showInformationMessage(summary);
     }),
-    register('registry.showDetails', async (node: RegistryNode | EntrySummary) => showDetails(connection, entryOf(node).name)),
+    register('registry.showDetails', async (node: RegistryNode | EntrySummary) => showRegistryDetails(connection(), entryOf(node).name, ctx.extensionUri, ctx.log)),
     register('registry.addToWorkspace', async (node: RegistryNode | EntrySummary) => {
       requireTrust();
       await addToWorkspace(ctx, connection, entryOf(node).name);
     }),
     register('registry.addToUserProfile', async (node: RegistryNode | EntrySummary) => {
       requireTrust();
-      await addToUserProfile(connection, entryOf(node).name);
+      await addToUserProfile(ctx, connection, entryOf(node).name);
     }),
     register('approvePending', async () => {
       requireTrust();
@@ -183,6 +192,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       void vscode.window.showInformationMessage(token ? `Saved the token for ${source}.` : `Removed the token for ${source}.`);
     }),
     register('showLog', () => ctx.log.show()),
+    register('showDashboard', () => vscode.commands.executeCommand('openconductor.dashboard.focus')),
   ];
 }
 
@@ -291,36 +301,9 @@ async function searchRegistry(ctx: CommandContext, connection: () => MessageConn
   quickPick.dispose();
   if (!chosen) return;
   const action = await vscode.window.showQuickPick(['Show Details', 'Add to Workspace', 'Add to User Profile'], { placeHolder: chosen.name });
-  if (action === 'Show Details') await showDetails(connection, chosen.name);
+  if (action === 'Show Details') await showRegistryDetails(connection(), chosen.name, ctx.extensionUri, ctx.log);
   else if (action === 'Add to Workspace') await vscode.commands.executeCommand('openconductor.registry.addToWorkspace', chosen);
   else if (action === 'Add to User Profile') await vscode.commands.executeCommand('openconductor.registry.addToUserProfile', chosen);
-}
-
-/** Details as a read-only Markdown preview (registry text escaped: it is untrusted). */
-async function showDetails(connection: () => MessageConnection, name: string): Promise<void> {
-  const details = await connection().sendRequest(Requests.registryShow, { name });
-  const { entry } = details;
-  const fence = (text: string) => `\`\`\`\n${text.replace(/```/g, "'''")}\n\`\`\``;
-  const lines = [
-    `# ${escapeMarkdown(entry.title ?? entry.name)}`,
-    '',
-    escapeMarkdown(entry.description),
-    '',
-    `**Trust ${entry.trust.score}/100**`,
-    '',
-    ...entry.trust.factors.map((f) => `- ${f.points >= 0 ? '+' : ''}${f.points} ${escapeMarkdown(f.reason)}`),
-    '',
-    '## Sources',
-    ...entry.sources.map((s) => `- ${escapeMarkdown(s.source)}: ${escapeMarkdown(s.name)}`),
-    '',
-    `## Versions (${entry.versions.length})`,
-    ...entry.versions.slice(0, 10).map((v) => `- ${escapeMarkdown(v.version)}${v.isLatest ? ' (latest)' : ''}${v.status !== 'active' ? ` ${v.status}` : ''}`),
-    '',
-    '## Install',
-    ...details.recipes.map((r) => (r.runnable ? `**${escapeMarkdown(r.label)}**\n\n${fence(r.command ? [r.command, ...r.args].join(' ') : (r.url ?? ''))}` : `**${escapeMarkdown(r.label)}**: ${escapeMarkdown(r.problem)}`)),
-  ];
-  const document = await vscode.workspace.openTextDocument({ content: lines.join('\n'), language: 'markdown' });
-  await vscode.commands.executeCommand('markdown.showPreview', document.uri);
 }
 
 /** Adds a server to .vscode/mcp.json: required values asked now, secrets left as password inputs VS Code asks for. */
@@ -360,21 +343,24 @@ async function addToWorkspace(ctx: CommandContext, connection: () => MessageConn
 }
 
 /** Hands the server to VS Code's own MCP install (its user profile), through its `mcp/install` link. */
-async function addToUserProfile(connection: () => MessageConnection, name: string): Promise<void> {
+async function addToUserProfile(ctx: CommandContext, connection: () => MessageConnection, name: string): Promise<void> {
   const details = await connection().sendRequest(Requests.registryShow, { name });
   const recipe = await pickRecipe(details.recipes.filter((r): r is RunnableRecipe => r.runnable), details.entry.name);
   if (!recipe) return;
   const key = serverPart(details.entry.name).toLowerCase();
   const entry = toMcpJsonEntry(recipe, key);
   const payload = { name: entry.key, ...entry.server, ...(entry.inputs.length && { inputs: entry.inputs }) };
-  await vscode.env.openExternal(vscode.Uri.parse(`${vscode.env.uriScheme}:mcp/install?${encodeURIComponent(JSON.stringify(payload))}`));
+  const link = `${vscode.env.uriScheme}:mcp/install?${encodeURIComponent(JSON.stringify(payload))}`;
+  // The link holds ${input:…} references, never a secret's value.
+  ctx.log.info(`handed ${entry.key} (${recipe.label}) to VS Code's MCP install: ${link}`);
+  await vscode.env.openExternal(vscode.Uri.parse(link));
 }
 
 async function pickRecipe(recipes: RunnableRecipe[], name: string): Promise<RunnableRecipe | undefined> {
   if (recipes.length === 0) throw new Error(`${name} has no package or remote that can be installed`);
   if (recipes.length === 1) return recipes[0];
   const pick = await vscode.window.showQuickPick(
-    recipes.map((r) => ({ label: r.label, description: r.transport, detail: r.command ? [r.command, ...r.args].join(' ') : r.url, recipe: r })),
+    recipes.map((r) => ({ label: r.label, description: r.transport, detail: recipeTarget(r), recipe: r })),
     { placeHolder: `Install ${name} how?` },
   );
   return pick?.recipe;

@@ -1,7 +1,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { registerCommands, tokenKey } from './commands';
+import { Dashboard } from './dashboard';
 import { registerMcpProvider } from './mcp-provider';
+import { RunsModel } from './runs-model';
 import { Sidecar, type SidecarState } from './sidecar';
 import { RegistryView } from './views/registry';
 import { RunsView } from './views/runs';
@@ -15,8 +17,11 @@ let sidecar: Sidecar | undefined;
  * the registry. In an untrusted workspace the sidecar is restricted (browsing only) and the views explain why.
  */
 export async function activate(context: vscode.ExtensionContext): Promise<OpenConductorApi> {
+  const activatedAt = Date.now();
   const log = vscode.window.createOutputChannel('OpenConductor', { log: true });
   context.subscriptions.push(log);
+  // The time in the text: log lines are timestamped when written, which comes later and in batches.
+  log.info(`activating at ${new Date(activatedAt).toISOString()}`);
   const folder = vscode.workspace.workspaceFolders?.[0];
   const configuration = vscode.workspace.getConfiguration('openconductor', folder);
   const workspaceFolder = folder?.uri.fsPath ?? context.globalStorageUri.fsPath;
@@ -30,7 +35,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<OpenCo
     log: (line) => log.info(line),
   });
   const sourceNames = () => [...new Set(['official', 'github', 'glama', ...(configuration.get<Array<{ name?: string }>>('registry.sources') ?? []).map((s) => s.name ?? '')].filter(Boolean))];
-  const runs = new RunsView(sidecar);
+  const runsModel = new RunsModel(sidecar);
+  const runs = new RunsView(runsModel);
+  const dashboard = new Dashboard(context.extensionUri, runsModel, sidecar, log);
   const workflows = new WorkflowsView();
   const registry = new RegistryView(sidecar);
   const servers = new ServersView(sidecar);
@@ -39,16 +46,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<OpenCo
     vscode.window.createTreeView('openconductor.servers', { treeDataProvider: servers }),
     vscode.window.createTreeView('openconductor.workflows', { treeDataProvider: workflows }),
     vscode.window.createTreeView('openconductor.runs', { treeDataProvider: runs, showCollapseAll: true }),
+    runsModel,
+    dashboard,
+    vscode.window.registerWebviewViewProvider(Dashboard.viewType, dashboard),
+    vscode.commands.registerCommand('openconductor.openDashboard', () => dashboard.openInEditor()),
     workflows,
     servers,
     vscode.commands.registerCommand('openconductor.registry.refresh', () => registry.refresh()),
     ...registerCommands({
       sidecar,
-      runs,
+      runs: runsModel,
       workflows,
       servers,
       log,
       secrets: context.secrets,
+      extensionUri: context.extensionUri,
       sourceNames,
       tokens: async () => {
         const out: Record<string, string> = {};
@@ -60,10 +72,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<OpenCo
       },
     }),
   );
-  const status = statusBar(sidecar, runs);
+  const status = statusBar(sidecar, runsModel);
   context.subscriptions.push(status);
   try {
-    const provider = registerMcpProvider(workflows);
+    const provider = registerMcpProvider(workflows, sidecar);
     if (provider) context.subscriptions.push(provider);
   } catch (error) {
     // An optional integration: a host whose MCP API differs must not cost the rest of the extension.
@@ -74,7 +86,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<OpenCo
     log.info('the workspace is not trusted: the sidecar starts restricted (the registry and past runs can be browsed; no server starts, no workflow runs)');
     context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void sidecar?.restart().catch((error: unknown) => log.error(String(error)))));
   }
-  await start(log);
+  // Not awaited: the views and commands are there at once; what needs the sidecar follows when it connects.
+  void start(log);
   return { sidecar, runs };
 }
 
@@ -108,7 +121,7 @@ function registryEnvironment(configuration: vscode.WorkspaceConfiguration): Reco
 const STATE_TEXT: Record<SidecarState, string> = { starting: '$(loading~spin) OpenConductor', ready: '$(pulse) OpenConductor', restarting: '$(loading~spin) OpenConductor restarting', stopped: '$(circle-slash) OpenConductor', failed: '$(error) OpenConductor' };
 
 /** The status bar item: the sidecar's state, runs in flight and approvals waiting. */
-function statusBar(side: Sidecar, runs: RunsView): vscode.StatusBarItem {
+function statusBar(side: Sidecar, runs: RunsModel): vscode.StatusBarItem {
   const item = vscode.window.createStatusBarItem('openconductor.status', vscode.StatusBarAlignment.Left, 10);
   item.name = 'OpenConductor';
   const update = () => {
@@ -120,8 +133,14 @@ function statusBar(side: Sidecar, runs: RunsView): vscode.StatusBarItem {
     item.backgroundColor = approvals.length ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
   };
   side.onState(update);
-  runs.onRunChanged.event(update);
-  runs.onDidChangeTreeData(update);
+  // A burst of events redraws it once: at most every 100 ms.
+  let scheduled: NodeJS.Timeout | undefined;
+  runs.onDidChange(() => {
+    scheduled ??= setTimeout(() => {
+      scheduled = undefined;
+      update();
+    }, 100);
+  });
   update();
   item.show();
   return item;

@@ -1,8 +1,6 @@
 import * as vscode from 'vscode';
-import { normalizeServerDefinition } from '../common/servers';
-import { SourceFile } from '../common/source';
-import { evaluateValue } from '../common/workflow/evaluate';
-import { parseWorkflow } from '../common/workflow/parse';
+import { Requests } from '../common/protocol';
+import type { Sidecar } from './sidecar';
 import type { WorkflowsView } from './views/workflows';
 
 /** The part of VS Code's MCP API (1.100: `vscode.lm.registerMcpServerDefinitionProvider`) this uses; absent in older hosts. */
@@ -12,46 +10,36 @@ interface McpApi {
   McpHttpServerDefinition: new (label: string, uri: vscode.Uri, headers: Record<string, string>) => unknown;
 }
 
+/** How long VS Code's question waits for a starting sidecar. */
+const SIDECAR_WAIT_MS = 30_000;
+
 /**
  * Offers VS Code's chat the servers that only workflow files declare (their `servers:` blocks); the servers of
- * .vscode/mcp.json VS Code reads itself. Only definitions without expressions are offered: one that depends on a
- * run's inputs has no value outside a run. Registered only where the host has the API.
+ * .vscode/mcp.json VS Code reads itself. The sidecar reads the workflows (the editor does not load the workflow
+ * language for this); only definitions without expressions are offered, since one that depends on a run's inputs
+ * has no value outside a run. Nothing is offered in an untrusted workspace. Registered only where the host has the API.
  */
-export function registerMcpProvider(workflows: WorkflowsView): vscode.Disposable | undefined {
+export function registerMcpProvider(workflows: WorkflowsView, sidecar: Sidecar): vscode.Disposable | undefined {
   const api = vscode as unknown as Partial<McpApi>;
   if (typeof api.lm?.registerMcpServerDefinitionProvider !== 'function' || !api.McpStdioServerDefinition || !api.McpHttpServerDefinition) return undefined;
   const { McpStdioServerDefinition, McpHttpServerDefinition } = api as McpApi;
   const changed = new vscode.EventEmitter<void>();
-  const subscription = workflows.onDidChangeTreeData(() => changed.fire());
+  const subscriptions = [workflows.onDidChangeTreeData(() => changed.fire()), vscode.workspace.onDidGrantWorkspaceTrust(() => changed.fire())];
   const registration = api.lm.registerMcpServerDefinitionProvider('openconductor.workflowServers', {
     onDidChangeMcpServerDefinitions: changed.event,
     async provideMcpServerDefinitions() {
-      const out: unknown[] = [];
-      const seen = new Set<string>();
-      for (const uri of await workflows.list()) {
-        if (!/\.ya?ml$/.test(uri.fsPath)) continue;
-        const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-        const { workflow } = parseWorkflow(new SourceFile(uri.fsPath, text));
-        for (const declaration of workflow?.servers ?? []) {
-          let raw: unknown;
-          try {
-            raw = evaluateValue(declaration.definition, {});
-          } catch {
-            continue;
-          }
-          const definition = normalizeServerDefinition(raw);
-          if ('error' in definition || seen.has(declaration.name)) continue;
-          seen.add(declaration.name);
-          const label = `${declaration.name} (${vscode.workspace.asRelativePath(uri)})`;
-          if (definition.type === 'stdio') {
-            out.push(new McpStdioServerDefinition(label, definition.command, definition.args, definition.env));
-          } else {
-            out.push(new McpHttpServerDefinition(label, vscode.Uri.parse(definition.url), definition.headers));
-          }
-        }
-      }
-      return out;
+      if (!vscode.workspace.isTrusted) return [];
+      await sidecar.whenReady(SIDECAR_WAIT_MS);
+      const servers = await sidecar.connection!.sendRequest(Requests.servers, undefined);
+      return servers.flatMap((server) => {
+        const definition = server.origin === 'workflow' ? server.definition : undefined;
+        if (!definition) return [];
+        const label = `${server.name} (${vscode.workspace.asRelativePath(server.definedIn.replace(/(:\d+){2}$/, ''))})`;
+        return definition.type === 'stdio'
+          ? [new McpStdioServerDefinition(label, definition.command, definition.args, definition.env)]
+          : [new McpHttpServerDefinition(label, vscode.Uri.parse(definition.url), definition.headers)];
+      });
     },
   });
-  return vscode.Disposable.from(registration, subscription, changed);
+  return vscode.Disposable.from(registration, changed, ...subscriptions);
 }

@@ -36,6 +36,8 @@ export class Sidecar {
   private stopping = false;
   private backoffMs = 1000;
   private startedAt = 0;
+  /** When start() was last called: the log says how long connecting took (log lines are timestamped late, in batches). */
+  private startCalledAt = 0;
   private restartTimer?: NodeJS.Timeout;
   private readonly stateListeners = new Set<(state: SidecarState) => void>();
   private readonly connectListeners = new Set<(connection: MessageConnection) => void>();
@@ -70,6 +72,24 @@ export class Sidecar {
     });
   }
 
+  /** Resolves once the sidecar is ready (at once if it is); rejects after `ms`, or when a start fails. */
+  whenReady(ms: number): Promise<void> {
+    if (this.state === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`the sidecar was not ready within ${ms / 1000} s; see OpenConductor: Show Log`)), ms);
+      const off = this.onState((state) => {
+        if (state === 'ready') done();
+        else if (state === 'failed' || state === 'stopped') done(new Error(`the sidecar ${state}; see OpenConductor: Show Log`));
+      });
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        off();
+        if (error) reject(error);
+        else resolve();
+      };
+    });
+  }
+
   /** Called with each new connection (after a start or a restart). */
   onConnect(listener: (connection: MessageConnection) => void): () => void {
     this.connectListeners.add(listener);
@@ -79,6 +99,7 @@ export class Sidecar {
 
   /** Connects to the running host, or starts the sidecar; resolves once it answers. */
   async start(): Promise<HostInfo> {
+    this.startCalledAt = Date.now();
     this.stopping = false;
     this.setState(this.state === 'restarting' ? 'restarting' : 'starting');
     const existing = await connectToHost(this.options.dataDir);
@@ -91,7 +112,7 @@ export class Sidecar {
     for (const method of this.notificationListeners.keys()) this.relay(connection, method);
     const info = await connection.sendRequest(Requests.info, undefined);
     this.startedAt = Date.now();
-    this.options.log(`connected to host pid ${info.pid} (${info.version}), ${info.runs.length} run(s) executing`);
+    this.options.log(`connected to host pid ${info.pid} (${info.version}) ${this.startedAt - this.startCalledAt} ms after the start began, ${info.runs.length} run(s) executing`);
     this.setState('ready');
     for (const listener of this.connectListeners) listener(connection);
     return info;
@@ -129,9 +150,9 @@ export class Sidecar {
   private spawn(): MessageConnection {
     const args = [this.options.cli, 'sidecar', '--stdio', '--sync-registry', '--workspace', this.options.workspaceFolder, '--data-dir', this.options.dataDir, ...(this.options.restricted() ? ['--restricted'] : [])];
     // In VS Code the extension host runs on Electron: this makes its binary a plain Node.js.
-    const child = spawn(process.execPath, args, { cwd: this.options.workspaceFolder, env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: this.options.workspaceFolder, env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1'}, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
-    this.options.log(`started the sidecar (pid ${child.pid}): ${path.basename(this.options.cli)} ${args.slice(1).join(' ')}`);
+    this.options.log(`started the sidecar (pid ${child.pid}) ${Date.now() - this.startCalledAt} ms after the start began: ${path.basename(this.options.cli)} ${args.slice(1).join(' ')}`);
     let partial = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString()).split('\n');

@@ -341,6 +341,11 @@ export function installRecipes(server: ServerVersion): InstallRecipe[] {
   return [...server.packages.map(packageRecipe), ...server.remotes.map(remoteRecipe)];
 }
 
+/** What a runnable recipe starts or connects to, as one line: the command with its arguments, or the URL. */
+export function recipeTarget(recipe: RunnableRecipe): string {
+  return recipe.command ? [recipe.command, ...recipe.args].join(' ') : (recipe.url ?? '');
+}
+
 /** The `.vscode/mcp.json` entry for a runnable recipe: secrets and required values only as `${input:…}` prompts. */
 export function toMcpJsonEntry(recipe: RunnableRecipe, serverKey: string): McpJsonEntry {
   const key = serverKey.replace(/[^A-Za-z0-9_.@/-]/g, '-');

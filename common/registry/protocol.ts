@@ -1,3 +1,4 @@
+import type { CategoryId } from './categories';
 import type { InstallRecipe } from './install';
 import type { CatalogEntry, Capabilities, ServerStatus, SourceHealth } from './model';
 import type { SearchFilters } from './search/filters';
@@ -57,6 +58,8 @@ export interface EntrySummary {
   packageTypes: string[];
   hasRemote: boolean;
   stars?: number;
+  /** What it is for (categories.ts), derived from its own text. */
+  category: CategoryId;
 }
 
 export interface RegistrySearchHit extends EntrySummary {
@@ -72,6 +75,8 @@ export interface RegistrySearchResult {
   hits: RegistrySearchHit[];
   /** Entries in the catalog (before filters). */
   catalog: number;
+  /** Entries the filters keep, by category, whatever the query (categories with none left out): a tree lists by category from one request. */
+  categories: Partial<Record<CategoryId, number>>;
   /** `lsa`, or the embeddings endpoint used. */
   semantic: string;
   /** The query itself (the catalog was already loaded), embeddings requests included. */
@@ -88,6 +93,7 @@ export interface RegistryShowParams {
 /** An entry with everything known about it. */
 export interface RegistryEntryDetails {
   entry: CatalogEntry;
+  category: CategoryId;
   recipes: InstallRecipe[];
   /** Related by capability. */
   related: Array<EntrySummary & { similarity: number }>;

@@ -18,3 +18,18 @@ export function cleanText(value: unknown, max: number, multiline = max > 255): s
   if (clean === '') return undefined;
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
+
+const MAX_URL = 2048;
+
+/** The URL if it is an absolute http or https URL without credentials, else undefined (javascript:, data:, file:, …). */
+export function externalUrl(text: string | undefined): string | undefined {
+  if (!text || text.length > MAX_URL) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) return undefined;
+  return url.href;
+}

@@ -8,7 +8,7 @@
  * | verified-namespace   |   +20  | io.github.<owner> or reverse-DNS domain matches repo owner   |
  * | domain-namespace     |    +8  | else, an official listing under a domain the registry proved |
  * | repository           |   +10  | a source repository is given                                |
- * | no-repository        |   -10  | none is                                                     |
+ * | no-repository        |   -10  | none is (or it is no http(s) address, e.g. `javascript:`)  |
  * | archived             |   -30  | GitHub says the repository is archived                      |
  * | license              |    +5  | GitHub or the directory names a license                     |
  * | recently-active      |   +10  | pushed within 90 days (GitHub facts only)                   |
@@ -27,6 +27,7 @@
 
 import { isLocalOrPlaceholderUrl, isVerifiedNamespace, namespaceOf, normalizeRepositoryUrl } from './identity';
 import type { CatalogEntry, ServerVersion, Trust, TrustFactor } from './model';
+import { externalUrl } from './text';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -116,8 +117,9 @@ export function scoreTrust(entry: Omit<CatalogEntry, 'trust'>, now: Date): Trust
   if (official) factors.push({ id: 'official', points: 25, reason: 'Listed in the official MCP registry.' });
   const namespace = namespaceFactor(entry, official);
   if (namespace) factors.push(namespace);
-  if (entry.repository) factors.push({ id: 'repository', points: 10, reason: `Source code at ${entry.repository.url}.` });
-  else factors.push({ id: 'no-repository', points: -10, reason: 'No source repository is given.' });
+  // Only a web address is somewhere to read the code: `javascript:` or `file:` is a claim, not a repository.
+  if (entry.repository && externalUrl(entry.repository.url)) factors.push({ id: 'repository', points: 10, reason: `Source code at ${entry.repository.url}.` });
+  else factors.push({ id: 'no-repository', points: -10, reason: entry.repository ? 'The source repository given is not a web address.' : 'No source repository is given.' });
   factors.push(...activityFactors(entry, now));
   const license = entry.repositoryFacts?.license ?? entry.directory?.license;
   if (license && !['NOASSERTION', 'other'].includes(license)) factors.push({ id: 'license', points: 5, reason: `Licensed ${license}.` });

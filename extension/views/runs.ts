@@ -1,10 +1,8 @@
 import * as vscode from 'vscode';
-import type { RunEvent } from '../../common/events';
-import { Requests } from '../../common/protocol';
-import type { RunDetails, RunSummary, StepDetails } from '../../common/runs';
+import type { RunSummary, StepDetails } from '../../common/runs';
 import { formatDuration } from '../../common/workflow/duration';
 import { escapeMarkdown } from '../markdown';
-import type { Sidecar } from '../sidecar';
+import type { RunsModel } from '../runs-model';
 
 /** A row of the Runs view: a run, or one of its steps. */
 export type RunNode = { kind: 'run'; run: RunSummary } | { kind: 'step'; runId: string; step: StepDetails };
@@ -26,40 +24,27 @@ const STEP_ICONS: Record<StepDetails['status'], [string, string | undefined]> = 
 };
 
 /**
- * Live and past runs, newest first, with their steps as children. It follows the sidecar's event stream: each
- * durable event refreshes only its run's row (and its steps when they are shown), never the whole list by polling.
+ * Live and past runs, newest first, with their steps as children. It follows the runs model: each pushed event
+ * refreshes only its run's row (and its steps when they are shown), never the whole list by polling.
  */
 export class RunsView implements vscode.TreeDataProvider<RunNode> {
   private readonly changed = new vscode.EventEmitter<RunNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private runs = new Map<string, RunNode & { kind: 'run' }>();
-  private details = new Map<string, RunDetails>();
-  /** Runs being refreshed, and whether another event came meanwhile. */
-  private refreshing = new Map<string, boolean>();
-  /** Called after a run's row changed (benchmarks and the status bar listen). */
-  readonly onRunChanged = new vscode.EventEmitter<RunSummary>();
+  /** The row object of each run: VS Code matches rows to refresh by identity. */
+  private nodes = new Map<string, RunNode & { kind: 'run' }>();
 
-  constructor(private readonly sidecar: Sidecar) {
-    sidecar.onNotification<RunEvent>('runs/event', (event) => void this.onEvent(event));
-    sidecar.onConnect(() => void this.reload());
-  }
-
-  /** Runs in flight and steps waiting for approval (for the status bar). */
-  counts(): { running: number; approvals: Array<{ runId: string; step: string }> } {
-    const running = [...this.runs.values()].filter((n) => n.run.status === 'running').length;
-    const approvals = [...this.details.values()].filter((d) => d.status === 'running').flatMap((d) => d.steps.filter((s) => s.status === 'waiting' && s.waiting?.approval).map((s) => ({ runId: d.id, step: s.id })));
-    return { running, approvals };
-  }
-
-  /** Reloads the list from the sidecar. */
-  async reload(): Promise<void> {
-    const connection = this.sidecar.connection;
-    if (!connection) return;
-    const list = await connection.sendRequest(Requests.list, { limit: 100 });
-    this.runs = new Map(list.map((run) => [run.id, { kind: 'run', run }]));
-    // Details of running runs are kept: the status bar counts their pending approvals.
-    await Promise.all(list.filter((r) => r.status === 'running').map((r) => this.fetchDetails(r.id)));
-    this.changed.fire(undefined);
+  constructor(private readonly model: RunsModel) {
+    model.onDidChange((change) => {
+      if (change.kind === 'list') return this.changed.fire(undefined);
+      const runId = change.kind === 'event' ? change.event.runId : change.run.id;
+      if (change.kind === 'event' && !change.applied) return;
+      const node = this.nodes.get(runId);
+      const summary = model.live.summary(runId);
+      if (node && summary) {
+        node.run = summary;
+        this.changed.fire(node);
+      } else this.changed.fire(undefined);
+    });
   }
 
   getTreeItem(node: RunNode): vscode.TreeItem {
@@ -92,54 +77,14 @@ export class RunsView implements vscode.TreeDataProvider<RunNode> {
   }
 
   async getChildren(node?: RunNode): Promise<RunNode[]> {
-    if (!node) return [...this.runs.values()].sort((a, b) => b.run.startedAt - a.run.startedAt);
+    if (!node) {
+      const nodes = new Map<string, RunNode & { kind: 'run' }>();
+      for (const run of this.model.live.list()) nodes.set(run.id, Object.assign(this.nodes.get(run.id) ?? { kind: 'run' as const, run }, { run }));
+      this.nodes = nodes;
+      return [...nodes.values()];
+    }
     if (node.kind !== 'run') return [];
-    const details = this.details.get(node.run.id) ?? (await this.fetchDetails(node.run.id));
+    const details = await this.model.details(node.run.id);
     return (details?.steps ?? []).map((step) => ({ kind: 'step', runId: node.run.id, step }));
-  }
-
-  /** A run's details, fetched afresh. */
-  async fetchDetails(runId: string): Promise<RunDetails | undefined> {
-    const connection = this.sidecar.connection;
-    if (!connection) return undefined;
-    const details = await connection.sendRequest(Requests.get, { runId });
-    this.details.set(runId, details);
-    return details;
-  }
-
-  private async onEvent(event: RunEvent): Promise<void> {
-    // One refresh at a time per run; events arriving meanwhile are folded into one more refresh after it.
-    if (this.refreshing.has(event.runId)) {
-      this.refreshing.set(event.runId, true);
-      return;
-    }
-    this.refreshing.set(event.runId, false);
-    try {
-      await this.refresh(event.runId);
-      while (this.refreshing.get(event.runId)) {
-        this.refreshing.set(event.runId, false);
-        await this.refresh(event.runId);
-      }
-    } catch {
-      // The next event refreshes it.
-    } finally {
-      this.refreshing.delete(event.runId);
-    }
-  }
-
-  /** Fetches a run's details and updates its row (and its steps, which VS Code asks for again). */
-  private async refresh(runId: string): Promise<void> {
-    const details = await this.fetchDetails(runId);
-    if (!details) return;
-    const { language: _language, inputs: _inputs, outputs: _outputs, steps: _steps, signals: _signals, cancelRequested: _cancel, compensating: _compensating, ...summary } = details;
-    const existing = this.runs.get(details.id);
-    if (existing) {
-      existing.run = summary;
-      this.changed.fire(existing);
-    } else {
-      this.runs.set(details.id, { kind: 'run', run: summary });
-      this.changed.fire(undefined);
-    }
-    this.onRunChanged.fire(summary);
   }
 }

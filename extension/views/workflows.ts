@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { findWorkflowFilesAsync } from '../../sidecar/workspace/find-workflows';
 
 /** The workflow files of the workspace (`*.workflow.yaml|yml|ts`), kept current by a file watcher. */
 export class WorkflowsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Disposable {
@@ -21,9 +22,16 @@ export class WorkflowsView implements vscode.TreeDataProvider<vscode.Uri>, vscod
     this.changed.fire(undefined);
   }
 
-  /** Every workflow file, sorted by path. */
+  /**
+   * Every workflow file, sorted by path: those the sidecar and the CLI see (the same walk, skipping dependency and
+   * build folders). Not findFiles: its search process takes a few hundred milliseconds while the editor starts.
+   */
   async list(): Promise<vscode.Uri[]> {
-    this.files ??= (await vscode.workspace.findFiles(WorkflowsView.GLOB, '**/{node_modules,.openconductor,.git}/**')).sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+    if (!this.files) {
+      const folders = vscode.workspace.workspaceFolders ?? [];
+      const lists = await Promise.all(folders.map((f) => findWorkflowFilesAsync(f.uri.fsPath)));
+      this.files = lists.flat().map((file) => vscode.Uri.file(file));
+    }
     return this.files;
   }
 

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { EsbuildUnavailableError } from '../code-first/esbuild-loader';
 import { JournalCorruptError, JournalWriteError } from '../store/journal';
 import { StoreOpenError } from '../store/store';
 import { WorkflowFileError } from '../workspace/load';
@@ -155,6 +156,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--remote', 'only servers with a hosted endpoint')
     .option('--no-remote', 'only servers without one')
     .addOption(new Option('--status <status>', 'active, deprecated, deleted (repeatable; default active and deprecated)').argParser(collect).default([]))
+    .addOption(new Option('--category <id>', 'databases, search, browser-web, developer-tools, … (repeatable; ids in docs/registry.md)').argParser(collect).default([]))
     .action(action((query: string[], options: SearchCommandOptions) => registrySearchCommand(query, options, global())));
   registry
     .command('show')
@@ -224,7 +226,7 @@ function reportError(error: unknown): number {
     process.stderr.write(`openconductor: ${error.message}\n(run with --help for usage)\n`);
     return EXIT.usage;
   }
-  if (error instanceof CommandFailure || error instanceof WorkflowFileError || error instanceof JournalWriteError || error instanceof JournalCorruptError || error instanceof StoreOpenError) {
+  if (error instanceof CommandFailure || error instanceof WorkflowFileError || error instanceof JournalWriteError || error instanceof JournalCorruptError || error instanceof StoreOpenError || error instanceof EsbuildUnavailableError) {
     process.stderr.write(`openconductor: ${error.message}\n`);
     return EXIT.failed;
   }

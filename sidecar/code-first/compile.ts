@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { createRequire, isBuiltin, SourceMap } from 'node:module';
+import { isBuiltin, SourceMap } from 'node:module';
 import * as path from 'node:path';
 import type * as Esbuild from 'esbuild';
 import type { Diagnostic } from '../../common/diagnostics';
 import { SourceFile } from '../../common/source';
 import { displayPath } from '../workspace/workspace';
+import { workflowEsbuild } from './esbuild-loader';
 import { GLOBAL_NAME } from './sandbox';
 
 /** A diagnostic with the file it is about: a workflow's problems may be in the modules it imports. */
@@ -42,20 +43,6 @@ const FORBIDDEN_GLOBALS: Record<string, string> = {
   clearImmediate: '`clearImmediate` is not available in a workflow.',
 };
 const MARK = '__openconductor_forbidden_';
-
-let esbuildModule: typeof Esbuild | undefined;
-
-/** esbuild, loaded on first use (YAML-only commands never pay for it). Not a static import: bundles of the engine keep it external. */
-function esbuild(): typeof Esbuild {
-  if (!esbuildModule) {
-    try {
-      esbuildModule = createRequire(__filename)('esbuild') as typeof Esbuild;
-    } catch (error) {
-      throw new Error(`compiling a *.workflow.ts file needs the esbuild package, which could not be loaded: ${(error as Error).message}`);
-    }
-  }
-  return esbuildModule;
-}
 
 /** The runtime that `openconductor/workflow` resolves to in a bundle: the built module beside the engine's bundle, else its source. */
 function runtimeModule(): { file: string; loader: 'js' | 'ts' } {
@@ -99,10 +86,10 @@ export function sourceFiles(known: Array<[string, SourceFile]> = []): (absolute:
  * Compiles a `*.workflow.ts` file with esbuild into one script for the sandbox: its relative imports and pure npm
  * imports bundled, `openconductor/workflow` resolved to the runtime, an inline source map to name call sites. An
  * import of a Node built-in, or a use of `process`, `require`, timers or `fetch` in the workflow's own files, is an
- * error at its position. Never throws for problems of the file: they come back as diagnostics.
+ * error at its position. Never throws for problems of the file: they come back as diagnostics. `build` is the
+ * esbuild to use (benchmarks and tests compare them); by default the one {@link workflowEsbuild} chooses.
  */
-export async function compileWorkflow(filePath: string): Promise<CompiledWorkflow> {
-  const build = esbuild();
+export async function compileWorkflow(filePath: string, build: typeof Esbuild = workflowEsbuild().api): Promise<CompiledWorkflow> {
   const dir = path.dirname(filePath);
   const problems: FileDiagnostic[] = [];
   const sourceOf = sourceFiles();

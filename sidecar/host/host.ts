@@ -19,7 +19,7 @@ import { McpPool } from '../mcp/pool';
 import { Store } from '../store/store';
 import { Registry } from '../registry/registry';
 import type { ServerConnection } from '../mcp/connection';
-import { allServers, describeServer, findServer } from '../workspace/workspace-servers';
+import { allServers, describeServer, findServer, staticDefinition } from '../workspace/workspace-servers';
 import type { Capabilities } from '../../common/registry/model';
 import type { OrchestrateResult, RegistryIntrospectParams } from '../../common/registry/protocol';
 import { orchestrate } from '../registry/orchestrate';
@@ -236,6 +236,7 @@ export class Host {
       seen.add(server.name);
       const { state = 'stopped', pid, lastError, calls = 0, failures = 0, latencyMs } = statuses.get(server.name) ?? {};
       const breaker = breakers.get(server.name);
+      const definition = staticDefinition(server);
       out.push({
         name: server.name,
         origin: server.origin,
@@ -248,6 +249,7 @@ export class Host {
         ...(lastError !== undefined && { lastError }),
         ...(latencyMs !== undefined && { latencyMs }),
         ...(breaker && { breaker }),
+        ...(definition && { definition }),
       });
     }
     return out;

@@ -154,8 +154,9 @@ export class Registry {
     });
     if (catalog.entries.length === 0) notices.push('the catalog is empty: run `openconductor registry sync` first');
     return {
-      hits: hits.map((h) => ({ ...summarize(catalog.byId.get(h.id)!), score: h.score, text: h.text, semantic: h.semantic, matched: h.matched })),
+      hits: hits.map((h) => ({ ...summarize(catalog.byId.get(h.id)!, search), score: h.score, text: h.text, semantic: h.semantic, matched: h.matched })),
       catalog: catalog.entries.length,
+      categories: search.categoryCounts(params.filters),
       semantic: search.semantic,
       tookMs: performance.now() - started,
       notices,
@@ -167,13 +168,13 @@ export class Registry {
     const catalog = this.catalog();
     const entry = this.find(name);
     const usage = await this.usage(catalog);
-    const related = catalog.search.related(entry.id, 8).map((r) => ({ ...summarize(catalog.byId.get(r.id)!), similarity: r.similarity }));
+    const related = catalog.search.related(entry.id, 8).map((r) => ({ ...summarize(catalog.byId.get(r.id)!, catalog.search), similarity: r.similarity }));
     const usedWith = catalog.search
       .recommend([entry.id], usage.coUsage, 8)
       .filter((r) => r.coUsage > 0)
-      .map((r) => ({ ...summarize(catalog.byId.get(r.id)!), workflows: r.coUsage }));
+      .map((r) => ({ ...summarize(catalog.byId.get(r.id)!, catalog.search), workflows: r.coUsage }));
     const version = entry.latest ?? entry.versions[0];
-    return { entry, recipes: version ? installRecipes(version) : [], related, usedWith, usedIn: usage.files.get(entry.id) ?? [] };
+    return { entry, category: catalog.search.category(entry.id), recipes: version ? installRecipes(version) : [], related, usedWith, usedIn: usage.files.get(entry.id) ?? [] };
   }
 
   /** Starts a server from one of its recipes in a temporary directory, lists its capabilities, stops it; remembered in the catalog. */
@@ -277,8 +278,8 @@ export class Registry {
   }
 }
 
-/** What a list shows of an entry. */
-export function summarize(entry: CatalogEntry): EntrySummary {
+/** What a list shows of an entry (its category as the index computed it). */
+export function summarize(entry: CatalogEntry, search: CatalogSearch): EntrySummary {
   const facets = entryFacets(entry);
   const version = entry.latest ?? entry.versions[0];
   return {
@@ -295,6 +296,7 @@ export function summarize(entry: CatalogEntry): EntrySummary {
     packageTypes: facets.packageTypes,
     hasRemote: facets.hasRemote,
     ...(entry.repositoryFacts && { stars: entry.repositoryFacts.stars }),
+    category: search.category(entry.id),
   };
 }
 

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { normalizeServerDefinition } from '../../common/servers';
+import { normalizeServerDefinition, type ServerDefinition } from '../../common/servers';
 import { resolveInputs } from '../../common/workflow/inputs';
 import type { ValueTemplate } from '../../common/workflow/model';
 import { parseWorkflow } from '../../common/workflow/parse';
@@ -49,6 +49,17 @@ export async function findServer(workspace: Workspace, name: string, file?: stri
     }
   }
   return candidates[0] && { server: candidates[0], inputs };
+}
+
+/** A workflow server's definition when it has no expressions (one that uses a run's inputs has no value outside a run). */
+export function staticDefinition(server: DeclaredServer): ServerDefinition | undefined {
+  if (server.origin !== 'workflow') return undefined;
+  const template = server.declaration.definition;
+  // The parser precomputes the value of objects and arrays without any `${{ }}` inside.
+  const raw = template.kind === 'literal' ? template.value : template.kind === 'template' ? undefined : template.constant?.value;
+  if (raw === undefined) return undefined;
+  const definition = normalizeServerDefinition(raw);
+  return 'error' in definition ? undefined : definition;
 }
 
 /** A server's transport and command line or URL, as written (expressions shown as their source). */

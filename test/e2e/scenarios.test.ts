@@ -22,12 +22,13 @@ async function cli<T>(workspace: string, args: string[]): Promise<T> {
   return JSON.parse(stdout) as T;
 }
 
-/** Runs a workflow file of the workspace through "OpenConductor: Run Workflow…"; returns the run id from the log. */
+/** Runs a workflow file of the workspace through "OpenConductor: Run Workflow…"; returns the id of the run it started (from the log). */
 async function runFromPalette(vscode: VsCode, file: string): Promise<string> {
+  const started = () => [...vscode.extensionLog().matchAll(new RegExp(`started run (\\S+) of ${file.replace(/\./g, '\\.')}`, 'g'))].map((m) => m[1]);
+  const before = started().length;
   await vscode.runCommand('OpenConductor: Run Workflow…');
-  await vscode.quickPick(file, file.replace(/\.workflow\.ya?ml$/, ''));
-  const line = await vscode.waitForLog(new RegExp(`started run \\S+ of ${file.replace(/\./g, '\\.')}`), 30_000);
-  return /started run (\S+) of/.exec(line)![1];
+  await vscode.quickPick(file, file.replace(/\.workflow\.(ya?ml|ts)$/, ''));
+  return poll(async () => started()[before], `a new run of ${file} in the extension's log`, 30_000);
 }
 
 /** The Runs view's row of a workflow's run and its step rows (expanded), once `ready` accepts them. */
@@ -136,6 +137,75 @@ describe('e2e scenario: add a server from the registry to .vscode/mcp.json', fun
     process.stderr.write(`[scenario] registry sync from the palette: ${synced} ms, ${count} servers\n`);
     assert.equal(registryRow?.description, '790 · ok', `after "${summary}" the Registry view's official row shows ${describeRow(registryRow)}`);
   });
+
+  it('lists the catalog by category, opens an entry\'s details panel from there, and adds it to the workspace and the user profile from the panel', async () => {
+    const { page } = vscode();
+    await vscode().openView('OpenConductor');
+    // Room for the Registry's rows: the tree renders only the rows on screen.
+    for (const title of ['Servers', 'Workflows', 'Runs']) {
+      const header = page.locator('.part.sidebar .pane-header', { hasText: title }).first();
+      if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+    }
+    await vscode().expandRow('Registry', 'official');
+    const categories = await poll(async () => {
+      const rows = (await vscode().treeRows('Registry')).filter((r) => r.level === 2);
+      return rows.length > 5 ? rows : undefined;
+    }, 'the categories of the official source');
+    const databases = categories.find((r) => r.label === 'Databases');
+    assert.ok(databases && Number(databases.description) >= 10, categories.map(describeRow).join(' | '));
+    assert.equal(databases.icon, 'codicon-database');
+    assert.equal(categories.at(-1)?.label, 'Other', 'Other comes last');
+    const counts = categories.slice(0, -1).map((r) => Number(r.description));
+    assert.deepEqual(counts, [...counts].sort((a, b) => b - a), 'largest first');
+    await vscode().expandRow('Registry', 'Databases');
+    const entries = await poll(async () => {
+      const rows = await vscode().treeRows('Registry');
+      const at = rows.findIndex((r) => r.label === 'Databases');
+      const under = rows.slice(at + 1).filter((r) => r.level === 3);
+      return under.length >= 5 ? under : undefined;
+    }, 'the database servers');
+    const trust = entries.map((r) => Number(/^(\d+)/.exec(r.description)?.[1]));
+    assert.deepEqual(trust, [...trust].sort((a, b) => b - a), `by trust: ${entries.map(describeRow).join(' | ')}`);
+    await vscode().screenshot('registry-categories');
+
+    const pane = await vscode().viewPane('Registry');
+    await pane.locator('.monaco-list-row', { hasText: 'io.github.spences10/mcp-sqlite-tools' }).first().click();
+    const frame = await vscode().webviewFrame('vscode-badge.category');
+    assert.equal(await frame.locator('h1').innerText(), 'io.github.spences10/mcp-sqlite-tools');
+    assert.equal(await frame.locator('vscode-badge.category').innerText(), 'Databases');
+    assert.match(await frame.locator('vscode-badge.trust').innerText(), /^Trust \d+$/);
+    assert.match(await frame.locator('.recipe .command code').first().innerText(), /^npx -y mcp-sqlite-tools@\d+\.\d+\.\d+$/);
+    assert.ok((await frame.locator('.factors tr').count()) >= 2, 'trust factors');
+    await vscode().screenshot('registry-details-panel');
+    await frame.locator('vscode-button.add-workspace').click();
+    await vscode().waitForNotification(/Added 'mcp-sqlite-tools' to \.vscode\/mcp\.json\./);
+    const json = parseJsonc(fs.readFileSync(path.join(workspace, '.vscode', 'mcp.json'), 'utf8')) as { servers: Record<string, { command?: string; args?: string[] }> };
+    assert.equal(json.servers['mcp-sqlite-tools']?.command, 'npx');
+    assert.match(json.servers['mcp-sqlite-tools']?.args?.join(' ') ?? '', /^-y mcp-sqlite-tools@\d+\.\d+\.\d+$/);
+
+    // A second entry gets a second panel; showing the first again reveals its panel: one tab per entry.
+    await pane.locator('.monaco-list-row', { hasText: 'com.gibsonai/mcp' }).first().click();
+    await vscode().webviewFrame('h1:has-text("com.gibsonai/mcp")');
+    await pane.locator('.monaco-list-row', { hasText: 'io.github.spences10/mcp-sqlite-tools' }).first().click();
+    const tabs = page.locator('.tabs-container .tab');
+    await poll(async () => (await tabs.filter({ hasText: 'mcp-sqlite-tools' }).getAttribute('aria-selected')) === 'true', 'the first panel to be shown again');
+    assert.deepEqual((await tabs.allInnerTexts()).map((t) => t.trim()).sort(), ['com.gibsonai/mcp', 'io.github.spences10/mcp-sqlite-tools']);
+
+    // Add to User Profile hands the server to VS Code's own MCP install as its `<scheme>:mcp/install?{json}` link. The
+    // desktop app installs it from there; code-server (a browser tab) hands its own scheme to the operating system and
+    // says so in a modal dialog (which stays: this is the scenario's last step).
+    await pane.locator('.monaco-list-row', { hasText: 'com.gibsonai/mcp' }).first().click();
+    const gibson = await vscode().webviewFrame('h1:has-text("com.gibsonai/mcp")');
+    await gibson.locator('vscode-button.add-profile').click();
+    const line = await vscode().waitForLog(/handed mcp \(.*\) to VS Code's MCP install: /);
+    const link = /MCP install: (\S+):mcp\/install\?(\S+)$/.exec(line);
+    assert.ok(link, line);
+    assert.deepEqual(JSON.parse(decodeURIComponent(link[2])), { name: 'mcp', type: 'http', url: 'https://mcp.gibsonai.com/', headers: {} });
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await dialog.innerText(), /We launched code-server on your computer/);
+    await vscode().screenshot('registry-user-profile');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -222,6 +292,27 @@ describe('e2e scenarios: runs that wait (approval, a killed sidecar)', function 
     await vscode().screenshot('approval-completed');
   });
 
+  it('follows a run live in the Runs Dashboard (a webview in the panel) and rejects its approval from the row', async () => {
+    await vscode().waitForLog(/connected to host pid \d+/, 60_000);
+    await vscode().runCommand('OpenConductor: Show Runs Dashboard');
+    const frame = await vscode().webviewFrame('.dashboard', 60_000);
+    const runId = await runFromPalette(vscode(), 'approve-then-remember.workflow.yaml');
+    const review = frame.locator(`[data-run="${runId}"] [data-step="review"]`);
+    await review.locator('[data-action="reject"]').waitFor({ timeout: 60_000 });
+    assert.equal(await review.getAttribute('data-status'), 'waiting');
+    assert.match(await frame.locator('[data-count="approvals"]').innerText(), /1 waiting for approval/);
+    await vscode().screenshot('dashboard-waiting');
+
+    await review.locator('[data-action="reject"]').click();
+    assert.match(await vscode().inputBox('not today'), /Reject review/);
+    await frame.locator(`[data-run="${runId}"] .run-row[data-status="failed"]`).waitFor({ timeout: 60_000 });
+    assert.match(await frame.locator(`[data-run="${runId}"] .run-row`).innerText(), /Rejected/);
+    const details = await cli<{ status: string; error?: { type: string } }>(workspace, ['runs', 'show', runId]);
+    assert.equal(details.status, 'failed');
+    assert.equal(details.error?.type, 'Rejected');
+    await vscode().screenshot('dashboard-rejected');
+  });
+
   it('finishes a run after its sidecar is killed during a timer: the extension restarts it and the run resumes', async () => {
     await vscode().openView('OpenConductor');
     const runId = await runFromPalette(vscode(), 'survive-restart.workflow.yaml');
@@ -272,5 +363,57 @@ describe('e2e scenarios: runs that wait (approval, a killed sidecar)', function 
     assert.ok(fired[0].time >= started[0].fireAt, `the timer fired at ${fired[0].time}, not before ${started[0].fireAt}`);
     assert.equal(of('WorkflowCompleted').length, 1);
     process.stderr.write(`[scenario] sidecar ${pid} killed → host ${reconnected} connected in ${reconnectedAt - killedAt} ms${restarting ? ' (status bar showed the restart)' : ''}; timer fired ${fired[0].time - started[0].fireAt} ms after its deadline\n`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+const CODE_WORKFLOW = `// A code-first workflow: the installed extension compiles it with the esbuild-wasm it ships.
+import { workflow } from 'openconductor/workflow';
+
+export default workflow({ name: 'welcome-code' }, async (ctx) => {
+  const note = await ctx.call<string>('everything', 'echo', { message: 'compiled in the extension' });
+  await ctx.call('memory', 'create_entities', { entities: [{ name: 'e2e-code-first', entityType: 'test', observations: [note] }] });
+  return { note };
+});
+`;
+
+/** The command lines of the live processes of this machine. */
+function commandLines(): string[] {
+  return fs.readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      return [fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ')];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
+}
+
+describe('e2e scenario: a code-first workflow (*.workflow.ts) run from the palette', function () {
+  this.timeout(240_000);
+  let workspace = '';
+  const vscode = withVsCode(() => {
+    workspace = copyWorkspace('examples');
+    fs.writeFileSync(path.join(workspace, 'welcome-code.workflow.ts'), CODE_WORKFLOW);
+    return { workspace, name: 'code-first' };
+  });
+
+  it('compiles it with the esbuild-wasm the extension ships (nothing else to resolve there), and shows the run completed in the Runs view', async () => {
+    await vscode().waitForLog(/connected to host pid \d+/, 60_000);
+    await vscode().openView('OpenConductor');
+    const runId = await runFromPalette(vscode(), 'welcome-code.workflow.ts');
+    const done = await runRows(vscode(), 'welcome-code', (run) => /^completed/.test(run.description), 'the run to show completed', 120_000);
+    assert.match(done.run.icon, /codicon-pass/);
+    assert.deepEqual([...done.steps.keys()], ['everything.echo#1', 'memory.create_entities#2']);
+    await vscode().screenshot('code-first-completed');
+
+    const details = await cli<{ status: string; outputs?: unknown }>(workspace, ['runs', 'show', runId]);
+    assert.equal(details.status, 'completed');
+    assert.deepEqual(details.outputs, { note: 'Echo: compiled in the extension' });
+    // The sidecar's esbuild service (alive as long as the sidecar): the installed extension's esbuild-wasm.
+    const services = commandLines().filter((c) => c.includes(vscode().extensionsDir) && c.includes('--service='));
+    assert.equal(services.length, 1, services.join('\n'));
+    assert.ok(services[0].includes(path.join('dist', 'esbuild-wasm', 'bin', 'esbuild')), services[0]);
   });
 });

@@ -79,10 +79,22 @@ describe('openconductor registry (CLI)', function () {
     assert.ok(http.hits.length > 0);
     assert.ok(http.hits.every((h) => h.transports.includes('http') && h.trust >= 20));
 
+    // By category: the counts come with every answer, and the filter keeps exactly that many.
+    const databases = await json<RegistrySearchResult>(['search', '--category', 'databases', '--limit', '200']);
+    assert.ok(databases.hits.length >= 10 && databases.hits.every((h) => h.category === 'databases'), databases.hits.map((h) => `${h.name}:${h.category}`).join());
+    assert.equal(databases.hits.length, databases.categories.databases);
+    assert.ok(databases.hits.some((h) => h.name === 'ai.waystation/postgres'));
+    const postgres = await json<RegistrySearchResult>(['search', 'postgres', '--category', 'search']);
+    assert.ok(postgres.hits.every((h) => h.category === 'search'));
+    const bad = await run(['search', '--category', 'weather']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--category takes databases, search, .*other, not "weather"/);
+
     const show = await run(['show', 'ai.smithery/brave']);
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /^io\.github\.brave\/brave-search-mcp-server/);
     assert.match(show.stdout, /also listed as .*ai\.smithery\/brave/);
+    assert.match(show.stdout, /^Search$/m, 'its category');
     assert.match(show.stdout, /^Trust \d+\/100$/m);
     assert.match(show.stdout, /npx -y @brave\/brave-search-mcp-server@2\.0\.\d+/);
     assert.match(show.stdout, /needs .*BRAVE_API_KEY.*\(secret\)/);

@@ -11,7 +11,8 @@ describe('server requests to a sidecar', function () {
   this.timeout(90_000);
 
   it('lists the workspace servers with their state, starts one to list its tools, calls a tool, stops it, and pushes each state', async () => {
-    const dir = makeWorkspace('servers-rpc');
+    // A workflow server written without expressions: one a client (VS Code's chat) can start as it is.
+    const dir = makeWorkspace('servers-rpc', { 'static.workflow.yaml': 'name: static\nservers:\n  echoer:\n    command: node\n    args: [echo-server.js, --quiet]\n    env: { LEVEL: "2" }\nsteps:\n  - id: one\n    server: echoer\n    tool: echo\n' });
     const sidecar = startSidecar(dir);
     try {
       await sidecar.ready;
@@ -20,7 +21,11 @@ describe('server requests to a sidecar', function () {
       connection.onNotification(Notifications.serverStatus, (s) => s.name === 'everything' && states.push(s.state));
       const servers = await connection.sendRequest(Requests.servers, undefined);
       const byName = new Map(servers.map((s) => [s.name, s]));
-      assert.deepEqual([...byName.keys()].sort(), ['everything', 'files', 'memory']);
+      assert.deepEqual([...byName.keys()].sort(), ['echoer', 'everything', 'files', 'memory']);
+      assert.deepEqual(byName.get('echoer')?.definition, { type: 'stdio', command: 'node', args: ['echo-server.js', '--quiet'], env: { LEVEL: '2' } });
+      assert.match(byName.get('echoer')!.definedIn, /static\.workflow\.yaml:\d+:\d+$/);
+      assert.equal(byName.get('files')?.definition, undefined, 'a definition with expressions has no value outside a run');
+      assert.equal(byName.get('everything')?.definition, undefined, 'VS Code reads .vscode/mcp.json itself');
       const everything = byName.get('everything') as ServerInfo;
       assert.equal(everything.origin, 'mcp.json');
       assert.equal(everything.state, 'stopped');

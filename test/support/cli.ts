@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -11,11 +12,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built `openconductor` CLI (the real bundle, as users run it). */
-export function cli(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult> {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does).`);
+/** Runs the built `openconductor` CLI (the real bundle, as users run it; `bundle`: another copy of it). */
+export function cli(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; bundle?: string }): Promise<CliResult> {
+  const bundle = options.bundle ?? CLI;
+  if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does).`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [bundle, ...args], {
       cwd: options.cwd,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,6 +47,24 @@ export function makeWorkspace(name: string, files: Record<string, string> = {}):
   for (const [file, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.writeFileSync(path.join(dir, file), content);
+  }
+  return dir;
+}
+
+/**
+ * The extension as VS Code installs it: the files its .vsix holds (`vsce ls --no-dependencies`, as
+ * scripts/package-extension.mjs packages it), copied into a fresh folder outside the repository, where no
+ * node_modules can be resolved. Build first.
+ */
+export function installedExtension(): string {
+  const vsce = path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
+  const files = execFileSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 120_000 })
+    .split('\n')
+    .filter((f) => f.trim() !== '');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-installed-'));
+  for (const file of files) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
   }
   return dir;
 }

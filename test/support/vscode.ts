@@ -15,11 +15,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Frame, Locator, Page } from 'playwright-core';
+import { launchChromium } from './chromium';
 
-// Loaded at run time rather than imported: benchmarks run from an esbuild bundle (bench/run.mjs), and playwright-core
-// cannot be bundled (it reads files beside its own, e.g. browsers.json).
-const { chromium } = createRequire(__filename)('playwright-core') as typeof import('playwright-core');
 
 export const CODE_SERVER_VERSION = '4.100.3';
 /** The repository: two levels above test/support, or one above .bench-build (benchmarks run from an esbuild bundle there). */
@@ -39,7 +37,6 @@ export const CODE_SERVER_DIR = join(VSCODE_TEST_DIR, 'code-server');
 export const CODE_SERVER_BIN = join(CODE_SERVER_DIR, 'node_modules', '.bin', 'code-server');
 export const VSIX = process.env.OPENCONDUCTOR_VSIX ? resolve(process.env.OPENCONDUCTOR_VSIX) : join(VSCODE_TEST_DIR, 'openconductor.vsix');
 export const RESULTS_DIR = join(ROOT, 'test-results', 'e2e');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The extension's id (publisher.name), as code-server names its folder and its log folder. */
 export const EXTENSION_ID = 'openconductor.openconductor';
 
@@ -136,6 +133,8 @@ export interface VsCode extends Instance {
   welcomeText(viewTitle: string): Promise<string>;
   /** Messages of the notification toasts now on screen. */
   notifications(): Promise<string[]>;
+  /** The frame of a webview whose page holds `selector` (VS Code nests each webview's page in two iframes). */
+  webviewFrame(selector: string, ms?: number): Promise<Frame>;
   /** Saves a screenshot to test-results/e2e/<name>.png and returns its path. */
   screenshot(name: string): Promise<string>;
   /** Log files under the user-data-dir's logs/ (extension host, the extension's "OpenConductor" channel, server). */
@@ -428,12 +427,7 @@ export async function startVsCode(options: StartOptions): Promise<VsCode> {
     // Keep reading its output (an unread pipe would block it), bounded.
     child.stdout!.on('data', () => (serverOutput = serverOutput.slice(-50_000)));
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-      timeout: 60_000,
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(TIMEOUTS.ui);
@@ -556,6 +550,13 @@ function makeApi(parts: ApiParts): VsCode {
       await page.keyboard.press('Enter');
       // Done once the palette is gone, or replaced by the command's own picker or input box (same widget, new text).
       await poll(async () => !(await input.isVisible()) || !(await input.inputValue()).startsWith('>'), `the command palette to run "${title}"`).catch(() => undefined);
+    },
+
+    async webviewFrame(selector, ms = TIMEOUTS.ui) {
+      return poll(async () => {
+        for (const frame of page.frames()) if (frame !== page.mainFrame() && (await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+        return undefined;
+      }, `a webview showing ${selector}`, ms);
     },
 
     async openView(containerTitle) {

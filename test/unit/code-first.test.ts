@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatDiagnostic } from '../../common/diagnostics';
 import type { ErrorType as EngineErrorType } from '../../common/events';
-import { compileWorkflow } from '../../sidecar/code-first/compile';
+import { compileWorkflow, type CompiledWorkflow } from '../../sidecar/code-first/compile';
+import { loadEsbuild, workflowEsbuild } from '../../sidecar/code-first/esbuild-loader';
 import { evaluateBundle, loadCodeWorkflow } from '../../sidecar/code-first/load';
 import { Sandbox, SandboxError, SiteMapper } from '../../sidecar/code-first/sandbox';
 import type { ErrorType as ApiErrorType } from '../../sidecar/code-first/workflow';
@@ -107,6 +108,24 @@ describe('code-first workflows: compile, sandbox, load', function () {
       has(/io\.workflow\.ts:8:9: error: no I\/O in a workflow except through ctx: `fetch` is not available/);
       assert.ok(!problems.some((p) => /io\.workflow\.ts:5:/.test(p)), 'a local variable named process is not reported');
       assert.ok(!problems.some((p) => /io\.workflow\.ts:9:/.test(p)), 'nor its uses');
+    });
+
+    it('compiles alike with native esbuild (chosen here) and the esbuild-wasm shipped in dist/: the same bundle, the same problems', async () => {
+      assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'esbuild-wasm', 'esbuild.wasm')), 'dist/esbuild-wasm is missing: run npm run build first (npm test does).');
+      assert.equal(workflowEsbuild().kind, 'native', 'where the esbuild package resolves, it compiles');
+      write('lib/words.ts', `export const shout = (s: string): string => s.toUpperCase() + '!';\n`);
+      const ok = write('ok.workflow.ts', `import { workflow } from 'openconductor/workflow';\nimport { shout } from './lib/words';\nexport default workflow({ name: 'ok' }, async (ctx) => ({ said: shout('hé') }));\n`);
+      const bad = write('bad.workflow.ts', `import { workflow } from 'openconductor/workflow';\nimport * as fs from 'node:fs';\nexport default workflow({ name: 'bad' }, async () => {\n  setTimeout(() => fs, 1);\n});\n`);
+      const native = loadEsbuild('native');
+      const wasm = loadEsbuild('wasm');
+      assert.notEqual(wasm, native);
+      const seen = (compiled: CompiledWorkflow): unknown => ({ hash: compiled.hash, problems: compiled.problems.map((p) => formatDiagnostic(p.file, p.diagnostic)) });
+      const [okWasm, badWasm] = [await compileWorkflow(ok, wasm), await compileWorkflow(bad, wasm)];
+      assert.deepEqual(seen(okWasm), seen(await compileWorkflow(ok, native)));
+      assert.deepEqual(seen(badWasm), seen(await compileWorkflow(bad, native)));
+      assert.match(okWasm.hash!, /^[0-9a-f]{64}$/);
+      assert.deepEqual(okWasm.problems, []);
+      assert.equal(badWasm.problems.length, 2, 'the built-in import (a build error) and the timer (found by a transform)');
     });
 
     it('lets only openconductor/workflow be imported from the package', async () => {

@@ -1,9 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { mergeRecords } from '../../common/registry/merge';
-import type { CatalogEntry, ServerVersion, SourceRecord } from '../../common/registry/model';
-import { normalizeListItem } from '../../common/registry/normalize';
+import type { CatalogEntry, ServerVersion } from '../../common/registry/model';
 import { CatalogSearch, type SearchHit } from '../../common/registry/search/catalog-search';
 import { searchDocument } from '../../common/registry/search/documents';
 import { contentHash, embedCatalog, embeddingKey, type EmbeddingProvider } from '../../common/registry/search/embeddings';
@@ -11,17 +7,7 @@ import { entryFacets } from '../../common/registry/search/filters';
 import { trainLsa } from '../../common/registry/search/lsa';
 import { terms } from '../../common/registry/search/tokens';
 import { topK } from '../../common/registry/search/vectors';
-
-/** The real official registry (789 records, 2025-09), normalised and merged as a sync would. */
-function realCatalog(): CatalogEntry[] {
-  const raw = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'registry', 'derived', 'production_servers.v0.1-envelope.json'), 'utf8')) as { servers: unknown[] };
-  const fetchedAt = '2025-10-01T00:00:00Z';
-  const records = raw.servers.flatMap((item): SourceRecord[] => {
-    const server = normalizeListItem(item).server;
-    return server ? [{ source: 'official', kind: 'official', key: `${server.name}@${server.version}`, fetchedAt, server }] : [];
-  });
-  return mergeRecords(records, { now: new Date(fetchedAt) });
-}
+import { realCatalog } from '../support/registry-catalog';
 
 /** A small hand-built entry; `server` shapes its latest version. */
 function entry(name: string, description: string, options: Partial<Omit<CatalogEntry, 'trust'>> & { server?: Partial<ServerVersion>; trust?: number } = {}): CatalogEntry {

@@ -79,6 +79,13 @@ describe('registry trust', () => {
     assert.deepEqual(ids(trust), ['verified-namespace +20', 'repository +10', 'nothing-to-run -5']);
   });
 
+  it('counts a repository only at a web address: a javascript: one is no repository', () => {
+    const hostile = server({ repository: { url: 'javascript:alert(1)', source: 'github' } });
+    const trust = scoreTrust(entry({ latest: hostile, repository: hostile.repository }), NOW);
+    assert.ok(!ids(trust).includes('repository +10'), ids(trust).join());
+    assert.equal(trust.factors.find((f) => f.id === 'no-repository')?.reason, 'The source repository given is not a web address.');
+  });
+
   it('a deleted entry scores 0; a checksummed MCPB and https remotes count', () => {
     assert.equal(scoreTrust(entry({ status: 'deleted' }), NOW).score, 0);
     const mcpb = { ...npm, registryType: 'mcpb', identifier: 'https://github.com/acme/tool/releases/download/v1/tool.mcpb', fileSha256: 'a'.repeat(64) };

@@ -3,6 +3,7 @@
  * catalog, or vectors from an external embedding provider), after filters, with each result's score explained.
  */
 import type { AsPlainObject } from 'minisearch';
+import { categorize, isCategoryId, type CategoryId } from '../categories';
 import type { CatalogEntry, ServerStatus } from '../model';
 import { decodeFloat32, encodeFloat32 } from './binary';
 import { searchDocument, type SearchDocument } from './documents';
@@ -61,7 +62,7 @@ export interface RelatedHit {
 
 /** What `toJSON` saves: everything computed, nothing that is cheap to derive from the entries. */
 export interface SerializedCatalogSearch {
-  version: 1;
+  version: 2;
   /** Hash of the entries' ids and searchable text: a saved index only loads for the same catalog. */
   fingerprint: string;
   /** `lsa`, or the embedding provider's id. */
@@ -70,6 +71,8 @@ export interface SerializedCatalogSearch {
   vectors: string;
   lsa?: SerializedLsa;
   text: AsPlainObject;
+  /** Each entry's category, in index order: derived from the same text the fingerprint covers, kept to spare a load recomputing it. */
+  categories: CategoryId[];
 }
 
 /** A searchable catalog. Entries are ordered by id internally, so the same entries always give the same index. */
@@ -89,9 +92,10 @@ export class CatalogSearch {
     private readonly lsa: Lsa | undefined,
     private readonly vectors: Float32Array,
     readonly dimensions: number,
+    private readonly categories: CategoryId[],
   ) {
     entries.forEach((e, i) => this.docs.set(e.id, i));
-    this.facets = new FacetTable(entries);
+    this.facets = new FacetTable(entries, categories);
     this.space = { vectors, dimensions, visible: this.facets.mask(), group: sameServerGroups(entries) };
     const trust = this.facets.trust;
     const name = (i: number) => entries[i].name;
@@ -103,10 +107,11 @@ export class CatalogSearch {
     const sorted = byId(entries);
     const docs = sorted.map(searchDocument);
     const text = TextIndex.build(docs);
+    const categories = docs.map(categorize);
     const external = options.embeddings;
     if (!external) {
       const { lsa, vectors } = trainLsa(docs, options.lsa);
-      return new CatalogSearch(sorted, fingerprint(sorted, docs), text, 'lsa', lsa, vectors, lsa.dimensions);
+      return new CatalogSearch(sorted, fingerprint(sorted, docs), text, 'lsa', lsa, vectors, lsa.dimensions, categories);
     }
     const found = sorted.map((entry, i) => external.vectors.get(embeddingKey(entry, docs[i])));
     const dimensions = found.find(Boolean)?.length ?? 0;
@@ -114,20 +119,32 @@ export class CatalogSearch {
     const vectors = new Float32Array(sorted.length * dimensions);
     found.forEach((v, i) => v?.length === dimensions && vectors.set(v, i * dimensions));
     normalizeRows(vectors, dimensions);
-    return new CatalogSearch(sorted, fingerprint(sorted, docs), text, external.providerId, undefined, vectors, dimensions);
+    return new CatalogSearch(sorted, fingerprint(sorted, docs), text, external.providerId, undefined, vectors, dimensions, categories);
   }
 
   /** Restores an index saved by `toJSON` for the same entries; throws if they changed since (rebuild then). */
   static fromJSON(json: SerializedCatalogSearch, entries: CatalogEntry[]): CatalogSearch {
     const sorted = byId(entries);
-    if (json.version !== 1 || json.fingerprint !== fingerprint(sorted, sorted.map(searchDocument))) throw new Error('the saved search index is for another catalog; rebuild it');
+    const valid = json.version === 2 && json.categories?.length === sorted.length && json.categories.every(isCategoryId);
+    if (!valid || json.fingerprint !== fingerprint(sorted, sorted.map(searchDocument))) throw new Error('the saved search index is for another catalog; rebuild it');
     const lsa = json.lsa && Lsa.fromJSON(json.lsa);
-    return new CatalogSearch(sorted, json.fingerprint, TextIndex.fromJSON(json.text), json.semantic, lsa, decodeFloat32(json.vectors), json.dimensions);
+    return new CatalogSearch(sorted, json.fingerprint, TextIndex.fromJSON(json.text), json.semantic, lsa, decodeFloat32(json.vectors), json.dimensions, json.categories);
   }
 
   /** The computed parts of the index, JSON-ready. */
   toJSON(): SerializedCatalogSearch {
-    return { version: 1, fingerprint: this.fingerprint, semantic: this.semantic, dimensions: this.dimensions, vectors: encodeFloat32(this.vectors), lsa: this.lsa?.toJSON(), text: this.text.toJSON() };
+    return { version: 2, fingerprint: this.fingerprint, semantic: this.semantic, dimensions: this.dimensions, vectors: encodeFloat32(this.vectors), lsa: this.lsa?.toJSON(), text: this.text.toJSON(), categories: this.categories };
+  }
+
+  /** The category of an entry of the index (`other` for an id it does not hold). */
+  category(id: string): CategoryId {
+    const doc = this.docs.get(id);
+    return doc === undefined ? 'other' : this.categories[doc];
+  }
+
+  /** How many entries the filters keep in each category, whatever the query. */
+  categoryCounts(filters?: SearchFilters): Partial<Record<CategoryId, number>> {
+    return this.facets.categoryCounts(this.facets.mask(filters));
   }
 
   /** Entries matching a query, best first; an empty query lists the filtered entries by trust. */

@@ -2,6 +2,7 @@
  * Filters applied before ranking: each entry's facets are computed once, as posting lists per facet value and
  * flat arrays, so that a filter costs one pass over a byte array per query, whatever the catalog.
  */
+import { CATEGORIES, type CategoryId } from '../categories';
 import type { CatalogEntry, ServerStatus } from '../model';
 
 /** How a client reaches the server: a local process, or over HTTP (streamable HTTP or SSE). */
@@ -19,6 +20,8 @@ export interface SearchFilters {
   hasRemote?: boolean;
   /** Statuses shown; by default active and deprecated (deprecated ones are flagged on each hit), never deleted. */
   status?: ServerStatus[];
+  /** Category ids (see categories.ts), e.g. `databases`. */
+  category?: string[];
 }
 
 /** An entry's facets, as filters see them. */
@@ -47,6 +50,8 @@ export function entryFacets(entry: CatalogEntry): EntryFacets {
 }
 
 const STATUSES: ServerStatus[] = ['active', 'deprecated', 'deleted'];
+const CATEGORY_INDEX = new Map<string, number>(CATEGORIES.map((c, i) => [c.id, i]));
+const OTHER = CATEGORY_INDEX.get('other')!;
 const DEFAULT_STATUSES: ServerStatus[] = ['active', 'deprecated'];
 
 /** Precomputed facets of a whole catalog, entries numbered by position. */
@@ -54,18 +59,22 @@ export class FacetTable {
   private readonly postings = new Map<string, number[]>();
   private readonly status: Uint8Array;
   private readonly remote: Uint8Array;
+  /** Each entry's category, as its index in CATEGORIES. */
+  private readonly category: Uint8Array;
   readonly trust: Float32Array;
 
-  constructor(entries: CatalogEntry[]) {
+  constructor(entries: CatalogEntry[], categories: CategoryId[]) {
     this.status = Uint8Array.from(entries, (e) => Math.max(0, STATUSES.indexOf(e.status)));
     this.trust = Float32Array.from(entries, (e) => e.trust.score);
     this.remote = new Uint8Array(entries.length);
+    this.category = Uint8Array.from(categories, (c) => CATEGORY_INDEX.get(c) ?? OTHER);
     entries.forEach((entry, i) => {
       const facets = entryFacets(entry);
       this.remote[i] = facets.hasRemote ? 1 : 0;
       for (const s of facets.sources) this.post(`source:${s}`, i);
       for (const t of facets.transports) this.post(`transport:${t}`, i);
       for (const p of facets.packageTypes) this.post(`package:${p}`, i);
+      this.post(`category:${categories[i]}`, i);
     });
   }
 
@@ -81,7 +90,17 @@ export class FacetTable {
     this.intersect(keep, 'source', filters.source);
     this.intersect(keep, 'transport', filters.transport);
     this.intersect(keep, 'package', filters.packageType);
+    this.intersect(keep, 'category', filters.category);
     return keep;
+  }
+
+  /** How many of the entries a mask keeps fall in each category (categories with none left out). */
+  categoryCounts(keep: Uint8Array): Partial<Record<CategoryId, number>> {
+    const counts = new Uint32Array(CATEGORIES.length);
+    for (let i = 0; i < keep.length; i++) counts[this.category[i]] += keep[i];
+    const out: Partial<Record<CategoryId, number>> = {};
+    CATEGORIES.forEach((c, i) => counts[i] > 0 && (out[c.id] = counts[i]));
+    return out;
   }
 
   /** Keeps only entries in the union of the given values' posting lists. */

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RegistrySyncProgress } from '../../../common/protocol';
+import { CATEGORIES, categoryLabel, isCategoryId } from '../../../common/registry/categories';
 import { serverPart } from '../../../common/registry/identity';
-import { toMcpJsonEntry, type InstallRecipe, type RunnableRecipe } from '../../../common/registry/install';
+import { recipeTarget, toMcpJsonEntry, type InstallRecipe, type RunnableRecipe } from '../../../common/registry/install';
 import { addServerToMcpJson, freeServerKey } from '../../../common/registry/mcp-json-edit';
 import type { CatalogEntry, ServerStatus } from '../../../common/registry/model';
 import type { EntrySummary, RegistryEntryDetails } from '../../../common/registry/protocol';
@@ -75,6 +76,7 @@ export interface SearchCommandOptions {
   minTrust?: string;
   remote?: boolean;
   status: string[];
+  category: string[];
 }
 
 const STATUSES: ServerStatus[] = ['active', 'deprecated', 'deleted'];
@@ -98,6 +100,11 @@ export function searchFilters(options: SearchCommandOptions): SearchFilters {
     const bad = options.status.find((s) => !STATUSES.includes(s as ServerStatus));
     if (bad) throw new UsageError(`--status takes ${STATUSES.join(', ')}, not ${JSON.stringify(bad)}.`);
     filters.status = options.status as ServerStatus[];
+  }
+  if (options.category.length) {
+    const bad = options.category.find((c) => !isCategoryId(c));
+    if (bad) throw new UsageError(`--category takes ${CATEGORIES.map((c) => c.id).join(', ')}, not ${JSON.stringify(bad)}.`);
+    filters.category = options.category;
   }
   return filters;
 }
@@ -155,6 +162,7 @@ export function renderDetails(details: RegistryEntryDetails, style: Style): stri
   const heading = (text: string) => lines.push('', style.bold(text));
   lines.push(`${style.bold(entry.name)}${entry.title ? `  ${entry.title}` : ''}`);
   lines.push(entry.description);
+  lines.push(style.dim(categoryLabel(details.category)));
   if (entry.status !== 'active') lines.push(style.yellow(`${entry.status}${entry.statusMessage ? `: ${entry.statusMessage}` : ''}`));
   if (entry.aliases.length) lines.push(style.dim(`also listed as ${entry.aliases.join(', ')}`));
   heading(`Trust ${entry.trust.score}/100`);
@@ -197,8 +205,7 @@ export function renderDetails(details: RegistryEntryDetails, style: Style): stri
 
 function recipeLines(recipe: InstallRecipe, index: number, style: Style): string[] {
   if (!recipe.runnable) return [`  ${index}. ${recipe.label}: ${style.yellow(recipe.problem)}`];
-  const target = recipe.command ? [recipe.command, ...recipe.args].join(' ') : recipe.url!;
-  const lines = [`  ${index}. ${recipe.label}`, `     ${target}`];
+  const lines = [`  ${index}. ${recipe.label}`, `     ${recipeTarget(recipe)}`];
   for (const [k, v] of Object.entries(recipe.env)) lines.push(`     env ${k}=${v}`);
   for (const [k, v] of Object.entries(recipe.headers)) lines.push(`     header ${k}: ${v}`);
   for (const input of recipe.inputs) lines.push(style.dim(`     needs ${input.id}${input.isSecret ? ' (secret)' : ''}${input.isRequired ? '' : ' (optional)'}: ${input.description}`));

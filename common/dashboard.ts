@@ -1,0 +1,46 @@
+import type { RunEvent } from './events';
+import type { RunDetails, RunSummary } from './runs';
+
+/** What the extension tells the dashboard webview. */
+export type DashboardMessage =
+  /** Everything, when the page (re)loads or the sidecar (re)connects. */
+  | { type: 'snapshot'; runs: RunSummary[]; details: RunDetails[]; trusted: boolean; sidecar: string }
+  /** A fresh run list after connecting, with the details of the runs in flight. */
+  | { type: 'list'; runs: RunSummary[]; details: RunDetails[] }
+  /** Run events as the sidecar pushed them, in order (those that came together travel together). */
+  | { type: 'events'; events: RunEvent[] }
+  /** A run's details, fetched. */
+  | { type: 'run'; run: RunDetails }
+  /** The sidecar's state (starting, ready, restarting, stopped, failed). */
+  | { type: 'sidecar'; state: string };
+
+/** What the dashboard asks of the extension. */
+export type DashboardRequest =
+  | { type: 'ready' }
+  | { type: 'details'; runId: string }
+  | { type: 'cancel' | 'history' | 'rerun' | 'open'; runId: string }
+  | { type: 'approve' | 'reject'; runId: string; step: string }
+  | { type: 'runWorkflow' };
+
+/** Checks a message from the webview: it is a page that renders untrusted text, so its messages are checked too. */
+export function parseDashboardRequest(value: unknown): DashboardRequest | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const m = value as Record<string, unknown>;
+  const id = (key: string) => typeof m[key] === 'string' && (m[key] as string).length > 0 && (m[key] as string).length <= 200;
+  switch (m.type) {
+    case 'ready':
+    case 'runWorkflow':
+      return { type: m.type };
+    case 'details':
+    case 'cancel':
+    case 'history':
+    case 'rerun':
+    case 'open':
+      return id('runId') ? { type: m.type, runId: m.runId as string } : undefined;
+    case 'approve':
+    case 'reject':
+      return id('runId') && id('step') ? { type: m.type, runId: m.runId as string, step: m.step as string } : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,157 @@
+import * as vscode from 'vscode';
+import { type DashboardMessage, type DashboardRequest, parseDashboardRequest } from '../common/dashboard';
+import type { RunEvent } from '../common/events';
+import type { RunsChange, RunsModel } from './runs-model';
+import type { Sidecar } from './sidecar';
+import type { RunNode } from './views/runs';
+import { webviewHtml, webviewOptions } from './webview-html';
+
+/** A frame at 60 Hz: the page cannot show changes faster. */
+const FRAME_MS = 16;
+
+/**
+ * The runs dashboard: a dense, terminal-style live table of runs and their steps, in a webview so that an event
+ * shows within milliseconds (tree views redraw at most every 200 ms while events keep coming). It is shown in the
+ * panel (next to the terminal) and, on request, in an editor tab; each page folds the pushed events itself.
+ */
+export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable {
+  static readonly viewType = 'openconductor.dashboard';
+  /** Pages that said they are ready, and so receive messages. */
+  private readonly ready = new Set<vscode.Webview>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private panel?: vscode.WebviewPanel;
+  /** Events not yet posted: those that arrive in one turn of the event loop go in one message. */
+  private pending: RunEvent[] = [];
+  private flushTimer?: NodeJS.Timeout | NodeJS.Immediate;
+  private lastFlush = 0;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly model: RunsModel,
+    private readonly sidecar: Sidecar,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(model.onDidChange((change) => (change.kind === 'event' ? this.queue(change.event) : this.broadcast(messageOf(change)))));
+    const offState = sidecar.onState((state) => this.broadcast({ type: 'sidecar', state }));
+    this.disposables.push({ dispose: offState });
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.attach(view.webview, view.onDidDispose);
+  }
+
+  /** Shows the dashboard in an editor tab (one at a time). */
+  openInEditor(): void {
+    if (this.panel) return this.panel.reveal();
+    const panel = vscode.window.createWebviewPanel('openconductor.dashboardPanel', 'OpenConductor Runs', vscode.ViewColumn.Active, { ...webviewOptions(this.extensionUri), retainContextWhenHidden: false });
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'resources', 'openconductor.svg');
+    this.panel = panel;
+    panel.onDidDispose(() => (this.panel = undefined));
+    this.attach(panel.webview, panel.onDidDispose);
+  }
+
+  private attach(webview: vscode.Webview, onDispose: vscode.Event<void>): void {
+    webview.options = webviewOptions(this.extensionUri);
+    webview.html = webviewHtml(webview, this.extensionUri, 'dashboard', 'OpenConductor Runs');
+    const listener = webview.onDidReceiveMessage((raw: unknown) => {
+      const request = parseDashboardRequest(raw);
+      if (!request) return this.log.warn(`dashboard: ignored a malformed message ${JSON.stringify(raw)?.slice(0, 200)}`);
+      void this.handle(webview, request).catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.log.error(`dashboard ${request.type}: ${message}`);
+        void vscode.window.showErrorMessage(`OpenConductor: ${message}`);
+      });
+    });
+    onDispose(() => {
+      this.ready.delete(webview);
+      listener.dispose();
+    });
+  }
+
+  private async handle(webview: vscode.Webview, request: DashboardRequest): Promise<void> {
+    switch (request.type) {
+      case 'ready':
+        this.flush();
+        this.ready.add(webview);
+        await webview.postMessage({
+          type: 'snapshot',
+          runs: this.model.live.list(),
+          details: this.model.live.held(),
+          trusted: vscode.workspace.isTrusted,
+          sidecar: this.sidecar.state,
+        } satisfies DashboardMessage);
+        return;
+      case 'details': {
+        const run = await this.model.details(request.runId);
+        if (run) await webview.postMessage({ type: 'run', run } satisfies DashboardMessage);
+        return;
+      }
+      case 'runWorkflow':
+        return void (await vscode.commands.executeCommand('openconductor.runWorkflow'));
+      case 'open': {
+        const run = this.runNode(request.runId);
+        return void (await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(run.run.file)));
+      }
+      case 'cancel':
+      case 'history':
+      case 'rerun':
+        return void (await vscode.commands.executeCommand(`openconductor.run.${request.type}`, this.runNode(request.runId)));
+      case 'approve':
+      case 'reject': {
+        const details = await this.model.details(request.runId);
+        const step = details?.steps.find((s) => s.id === request.step);
+        if (!step) throw new Error(`run ${request.runId} has no step ${request.step}`);
+        const node: RunNode = { kind: 'step', runId: request.runId, step };
+        return void (await vscode.commands.executeCommand(`openconductor.run.${request.type}`, node));
+      }
+    }
+  }
+
+  private runNode(runId: string): RunNode & { kind: 'run' } {
+    const run = this.model.live.summary(runId);
+    if (!run) throw new Error(`run ${runId} is not listed any more`);
+    return { kind: 'run', run };
+  }
+
+  /**
+   * Events go out at once, but at most one message per frame: a burst (a chain of quick calls) makes one message per
+   * frame, not one per event, which would queue up on the way to the page.
+   */
+  private queue(event: RunEvent): void {
+    this.pending.push(event);
+    if (this.flushTimer) return;
+    const wait = Math.max(0, this.lastFlush + FRAME_MS - Date.now());
+    this.flushTimer = wait === 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), wait);
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer as NodeJS.Timeout);
+    if (this.flushTimer) clearImmediate(this.flushTimer as NodeJS.Immediate);
+    this.flushTimer = undefined;
+    if (this.pending.length === 0) return;
+    this.lastFlush = Date.now();
+    const events = this.pending;
+    this.pending = [];
+    for (const webview of this.ready) void webview.postMessage({ type: 'events', events } satisfies DashboardMessage);
+  }
+
+  /** Posts a message to every ready page, after the events that came before it. */
+  private broadcast(message: DashboardMessage): void {
+    this.flush();
+    for (const webview of this.ready) void webview.postMessage(message);
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function messageOf(change: Exclude<RunsChange, { kind: 'event' }>): DashboardMessage {
+  switch (change.kind) {
+    case 'run':
+      return { type: 'run', run: change.run };
+    case 'list':
+      return { type: 'list', runs: change.runs, details: change.details };
+  }
+}

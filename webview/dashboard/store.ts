@@ -1,0 +1,102 @@
+import type { DashboardMessage } from '../../common/dashboard';
+import { LiveRuns } from '../../common/live-runs';
+import type { RunDetails, RunSummary } from '../../common/runs';
+
+/**
+ * The dashboard's copy of the runs: the extension's messages folded with the same LiveRuns the extension uses. Each
+ * run and step has a version that changes with it, so that only its rows render again; and the page renders at most
+ * once per frame, however many events a burst brings.
+ */
+export class DashboardStore {
+  private live = new LiveRuns();
+  private readonly versions = new Map<string, number>();
+  private readonly listeners = new Set<() => void>();
+  private frame = 0;
+  /** Changes with every message: what React subscribes to. */
+  version = 0;
+  trusted = false;
+  sidecar = 'starting';
+  /** A snapshot came: until then the page shows that it is connecting. */
+  loaded = false;
+
+  /** Applies a message from the extension. */
+  receive(message: DashboardMessage): void {
+    switch (message.type) {
+      case 'snapshot':
+        this.live = new LiveRuns();
+        this.versions.clear();
+        this.trusted = message.trusted;
+        this.sidecar = message.sidecar;
+        this.loaded = true;
+        this.load(message.runs, message.details);
+        break;
+      case 'list':
+        this.load(message.runs, message.details);
+        break;
+      case 'events':
+        for (const event of message.events) {
+          if (this.live.apply(event) !== 'applied') continue;
+          this.bump(event.runId);
+          if ('step' in event) this.bump(`${event.runId}/${event.step}`);
+        }
+        break;
+      case 'run':
+        this.bumpRun(this.live.put(message.run).id);
+        break;
+      case 'sidecar':
+        this.sidecar = message.state;
+        break;
+    }
+    this.version++;
+    this.frame ||= requestAnimationFrame(() => {
+      this.frame = 0;
+      for (const listener of this.listeners) listener();
+    });
+  }
+
+  /** Subscribes to changes (React's useSyncExternalStore). */
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getVersion = (): number => this.version;
+
+  runs(): RunSummary[] {
+    return this.live.list();
+  }
+
+  details(runId: string): RunDetails | undefined {
+    return this.live.get(runId);
+  }
+
+  /** A number that changes whenever the run does. */
+  runVersion(runId: string): number {
+    return this.versions.get(runId) ?? 0;
+  }
+
+  /** A number that changes whenever the step does. */
+  stepVersion(runId: string, step: string): number {
+    return this.versions.get(`${runId}/${step}`) ?? 0;
+  }
+
+  approvals(): number {
+    return this.live.pendingApprovals().length;
+  }
+
+  private load(runs: RunSummary[], details: RunDetails[]): void {
+    this.live.setList(runs);
+    for (const run of details) this.live.put(run);
+    for (const run of runs) this.bumpRun(run.id);
+  }
+
+  /** A run and all its steps changed (new details). */
+  private bumpRun(runId: string): void {
+    this.bump(runId);
+    for (const step of this.live.get(runId)?.steps ?? []) this.bump(`${runId}/${step.id}`);
+  }
+
+  private bump(runId: string): void {
+    this.versions.set(runId, (this.versions.get(runId) ?? 0) + 1);
+  }
+}
