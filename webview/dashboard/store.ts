@@ -2,16 +2,20 @@ import type { DashboardMessage } from '../../common/dashboard';
 import { LiveRuns } from '../../common/live-runs';
 import type { RunDetails, RunSummary } from '../../common/runs';
 
+/** A frame at 60 Hz. */
+const FRAME_MS = 16;
+
 /**
  * The dashboard's copy of the runs: the extension's messages folded with the same LiveRuns the extension uses. Each
  * run and step has a version that changes with it, so that only its rows render again; and the page renders at most
- * once per frame, however many events a burst brings.
+ * once per frame, however many events a burst brings (the first change after a quiet frame renders at once).
  */
 export class DashboardStore {
   private live = new LiveRuns();
   private readonly versions = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private frame = 0;
+  private renderedAt = -Infinity;
   /** Changes with every message: what React subscribes to. */
   version = 0;
   trusted = false;
@@ -48,10 +52,18 @@ export class DashboardStore {
         break;
     }
     this.version++;
-    this.frame ||= requestAnimationFrame(() => {
+    // The first change after a quiet frame renders at once; more within the frame wait for the next one, together.
+    if (this.frame) return;
+    if (performance.now() - this.renderedAt >= FRAME_MS) return this.notify();
+    this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      for (const listener of this.listeners) listener();
+      this.notify();
     });
+  }
+
+  private notify(): void {
+    this.renderedAt = performance.now();
+    for (const listener of this.listeners) listener();
   }
 
   /** Subscribes to changes (React's useSyncExternalStore). */
