@@ -1,5 +1,5 @@
 import type { RunEvent } from './events';
-import type { RunDetails, RunSummary } from './runs';
+import type { CallDetails, RunDetails, RunSummary } from './runs';
 
 /** What the extension tells the dashboard webview. */
 export type DashboardMessage =
@@ -43,4 +43,50 @@ export function parseDashboardRequest(value: unknown): DashboardRequest | undefi
     default:
       return undefined;
   }
+}
+
+/**
+ * An event as the dashboard needs it: it shows statuses and times, not data, so tool arguments, outputs, inputs and
+ * payloads (which may be megabytes) stay out of the message to the page.
+ */
+export function leanEvent(event: RunEvent): RunEvent {
+  switch (event.type) {
+    case 'WorkflowStarted': {
+      const { source: _source, ...rest } = event;
+      return { ...rest, inputs: {} };
+    }
+    case 'StepScheduled':
+    case 'CompensationScheduled':
+      return { ...event, arguments: null };
+    case 'StepCompleted': {
+      const { output: _output, outputs: _outputs, ...rest } = event;
+      return rest;
+    }
+    case 'CompensationCompleted':
+      return { ...event, output: null };
+    case 'SignalReceived':
+      return { ...event, payload: null };
+    case 'WorkflowCompleted':
+      return { ...event, outputs: {} };
+    default:
+      return event;
+  }
+}
+
+/** A run's details as the dashboard needs them: the same statuses and times, without the data (see leanEvent). */
+export function leanRun(run: RunDetails): RunDetails {
+  const call = <T extends CallDetails>(c: T): T => {
+    const { output: _output, request, compensation, ...rest } = c;
+    return { ...rest, ...(request && { request: { ...request, arguments: null } }), ...(compensation && { compensation: { ...compensation, output: null } }) } as T;
+  };
+  const { outputs: _outputs, ...rest } = run;
+  return {
+    ...rest,
+    inputs: {},
+    signals: run.signals.map((s) => ({ ...s, payload: null })),
+    steps: run.steps.map((step) => {
+      const { outputs: _stepOutputs, itemDetails, ...lean } = call(step);
+      return { ...lean, ...(itemDetails && { itemDetails: itemDetails.map(call) }) };
+    }),
+  };
 }

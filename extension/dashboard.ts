@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { type DashboardMessage, type DashboardRequest, parseDashboardRequest } from '../common/dashboard';
+import { type DashboardMessage, type DashboardRequest, leanEvent, leanRun, parseDashboardRequest } from '../common/dashboard';
 import type { RunEvent } from '../common/events';
 import type { RunsChange, RunsModel } from './runs-model';
 import type { Sidecar } from './sidecar';
@@ -31,7 +31,7 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
     private readonly sidecar: Sidecar,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.disposables.push(model.onDidChange((change) => (change.kind === 'event' ? this.queue(change.event) : this.broadcast(messageOf(change)))));
+    this.disposables.push(model.onDidChange((change) => (change.kind === 'event' ? this.queue(leanEvent(change.event)) : this.broadcast(messageOf(change)))));
     const offState = sidecar.onState((state) => this.broadcast({ type: 'sidecar', state }));
     this.disposables.push({ dispose: offState });
   }
@@ -76,14 +76,14 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
         await webview.postMessage({
           type: 'snapshot',
           runs: this.model.live.list(),
-          details: this.model.live.held(),
+          details: this.model.live.held().map(leanRun),
           trusted: vscode.workspace.isTrusted,
           sidecar: this.sidecar.state,
         } satisfies DashboardMessage);
         return;
       case 'details': {
         const run = await this.model.details(request.runId);
-        if (run) await webview.postMessage({ type: 'run', run } satisfies DashboardMessage);
+        if (run) await webview.postMessage({ type: 'run', run: leanRun(run) } satisfies DashboardMessage);
         return;
       }
       case 'runWorkflow':
@@ -150,8 +150,8 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
 function messageOf(change: Exclude<RunsChange, { kind: 'event' }>): DashboardMessage {
   switch (change.kind) {
     case 'run':
-      return { type: 'run', run: change.run };
+      return { type: 'run', run: leanRun(change.run) };
     case 'list':
-      return { type: 'list', runs: change.runs, details: change.details };
+      return { type: 'list', runs: change.runs, details: change.details.map(leanRun) };
   }
 }
