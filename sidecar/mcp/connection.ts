@@ -1,15 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseEnv } from 'node:util';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerDefinition, StdioServerDefinition } from '../../common/servers';
 import { formatDuration } from '../../common/workflow/duration';
 import { StepFailure } from './errors';
+import { mcpSdk } from './sdk';
 import { NonProtocolOutputError, StdioTransport } from './stdio-transport';
 
 /** A server to connect to: its name, its definition, and where it was defined (for messages). */
@@ -202,7 +200,7 @@ export class ServerConnection {
       }
     };
     transport.onclose = () => this.onTransportClosed(transport);
-    const client = new Client(
+    const client = new (mcpSdk().Client)(
       { name: 'openconductor', version: this.options.clientVersion },
       { capabilities: {}, listChanged: { tools: { onChanged: (error, tools) => (this.tools = error || !tools ? undefined : tools) } } },
     );
@@ -226,7 +224,7 @@ export class ServerConnection {
 
   private stdioTransport(definition: StdioServerDefinition): StdioTransport {
     const cwd = definition.cwd ? path.resolve(this.options.cwd, definition.cwd) : this.options.cwd;
-    const env: Record<string, string> = { ...getDefaultEnvironment() };
+    const env: Record<string, string> = { ...mcpSdk().getDefaultEnvironment() };
     if (definition.envFile) {
       const file = path.resolve(this.options.cwd, definition.envFile);
       try {
@@ -245,6 +243,7 @@ export class ServerConnection {
   private httpTransport(definition: Extract<ServerDefinition, { type: 'http' | 'sse' }>): Transport {
     const url = new URL(definition.url);
     const requestInit = { headers: definition.headers };
+    const { SSEClientTransport, StreamableHTTPClientTransport } = mcpSdk();
     return definition.type === 'sse' ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
   }
 
@@ -285,6 +284,7 @@ export class ServerConnection {
     if (transport instanceof StdioTransport && transport.exit) {
       return new StepFailure('ServerStartFailed', `${this.exitDescription(transport)} before it finished starting${where}.${this.stderrSuffix()}`, details);
     }
+    const { McpError, ErrorCode } = mcpSdk();
     if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
       return new StepFailure('ServerStartFailed', `server '${name}' did not finish starting within ${formatDuration(this.startupTimeoutMs())}${where}; raise its startupTimeout if it is slow.${this.stderrSuffix()}`, details);
     }
@@ -298,6 +298,7 @@ export class ServerConnection {
     const details = { server: this.spec.name, tool };
     if (error instanceof StepFailure) return error;
     if (options.signal?.aborted) return new StepFailure('Cancelled', `the call to '${tool}' on server '${this.spec.name}' was cancelled.`, details);
+    const { McpError, ErrorCode } = mcpSdk();
     if (error instanceof McpError) {
       if (error.code === ErrorCode.RequestTimeout) {
         return new StepFailure('Timeout', `tool '${tool}' on server '${this.spec.name}' did not answer within ${formatDuration(options.timeoutMs)}; the call was cancelled.`, details);

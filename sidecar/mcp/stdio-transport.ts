@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import spawn from 'cross-spawn';
+import { mcpSdk } from './sdk';
 
 /** How a server process ended. */
 export interface ExitInfo {
@@ -91,7 +91,7 @@ export class StdioTransport implements Transport {
       if (line.trim() === '') continue;
       let message: JSONRPCMessage;
       try {
-        message = deserializeMessage(line);
+        message = mcpSdk().deserializeMessage(line);
       } catch {
         this.onerror?.(new NonProtocolOutputError(line));
         continue;
@@ -109,7 +109,7 @@ export class StdioTransport implements Transport {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed) return Promise.reject(new Error('the server process is not running'));
     return new Promise((resolve) => {
-      if (stdin.write(serializeMessage(message))) resolve();
+      if (stdin.write(mcpSdk().serializeMessage(message))) resolve();
       else stdin.once('drain', resolve);
     });
   }
