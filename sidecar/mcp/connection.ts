@@ -7,7 +7,7 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerDefinition, StdioServerDefinition } from '../../common/servers';
 import { formatDuration } from '../../common/workflow/duration';
 import { StepFailure } from './errors';
-import { mcpSdk } from './sdk';
+import { loadMcpSdk, mcpSdk } from './sdk';
 import { NonProtocolOutputError, StdioTransport } from './stdio-transport';
 
 /** A server to connect to: its name, its definition, and where it was defined (for messages). */
@@ -190,6 +190,7 @@ export class ServerConnection {
   private async start(): Promise<Client> {
     this.setState('starting');
     this.openLog();
+    await loadMcpSdk();
     const definition = this.spec.definition;
     const nonProtocol: string[] = [];
     const transport = definition.type === 'stdio' ? this.stdioTransport(definition) : this.httpTransport(definition);

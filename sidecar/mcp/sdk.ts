@@ -22,18 +22,39 @@ export interface McpSdk {
   McpError: typeof Types.McpError;
 }
 
+let loading: Promise<McpSdk> | undefined;
 let loaded: McpSdk | undefined;
 
-/** The SDK, loaded the first time it is asked for. */
+/**
+ * Loads the SDK (once). Dynamic imports, not require(): the bundle keeps the SDK's ES modules, tree-shaken, and
+ * evaluates them only here.
+ */
+export function loadMcpSdk(): Promise<McpSdk> {
+  loading ??= Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/sse.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/shared/stdio.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]).then(([index, sse, http, stdio, shared, types]) => {
+    loaded = {
+      Client: index.Client,
+      SSEClientTransport: sse.SSEClientTransport,
+      StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
+      getDefaultEnvironment: stdio.getDefaultEnvironment,
+      serializeMessage: shared.serializeMessage,
+      deserializeMessage: shared.deserializeMessage,
+      ErrorCode: types.ErrorCode,
+      McpError: types.McpError,
+    };
+    return loaded;
+  });
+  return loading;
+}
+
+/** The SDK, once loadMcpSdk() has loaded it: a connection loads it before it starts anything. */
 export function mcpSdk(): McpSdk {
-  if (!loaded) {
-    const { Client } = require('@modelcontextprotocol/sdk/client/index.js') as typeof ClientIndex;
-    const { SSEClientTransport } = require('@modelcontextprotocol/sdk/client/sse.js') as typeof ClientSse;
-    const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js') as typeof ClientHttp;
-    const { getDefaultEnvironment } = require('@modelcontextprotocol/sdk/client/stdio.js') as typeof ClientStdio;
-    const { serializeMessage, deserializeMessage } = require('@modelcontextprotocol/sdk/shared/stdio.js') as typeof SharedStdio;
-    const { ErrorCode, McpError } = require('@modelcontextprotocol/sdk/types.js') as typeof Types;
-    loaded = { Client, SSEClientTransport, StreamableHTTPClientTransport, getDefaultEnvironment, serializeMessage, deserializeMessage, ErrorCode, McpError };
-  }
+  if (!loaded) throw new Error('the MCP SDK is used before it was loaded (a connection loads it as it starts)');
   return loaded;
 }
