@@ -19,11 +19,23 @@ export class LiveRuns {
   private readonly details = new Map<string, RunDetails>();
   private readonly waiting = new Map<string, RunEvent[]>();
 
-  /** Merges the host's run list (newest first): known details stay, runs no longer listed are dropped. */
-  setList(list: RunSummary[]): void {
+  /**
+   * Merges the host's run list (newest first): known details stay, runs no longer listed are dropped. Details still
+   * running of a run the list says has ended (it ended while this client was not listening) are stale: they go, and
+   * the ids of those runs come back, to be fetched again. The other way round is no news: a run never starts again.
+   */
+  setList(list: RunSummary[]): string[] {
     const keep = new Set(list.map((r) => r.id));
     for (const id of [...this.summaries.keys()]) if (!keep.has(id) && this.summaries.get(id)?.status !== 'running') this.forget(id);
-    for (const run of list) if (!this.details.has(run.id)) this.summaries.set(run.id, run);
+    const stale: string[] = [];
+    for (const run of list) {
+      if (this.details.get(run.id)?.status === 'running' && run.status !== 'running') {
+        this.details.delete(run.id);
+        stale.push(run.id);
+      }
+      if (!this.details.has(run.id)) this.summaries.set(run.id, run);
+    }
+    return stale;
   }
 
   /** Takes a run's details fetched from the host (unless newer ones are held), then the events that waited for them. */

@@ -27,13 +27,13 @@ export class RunsModel implements vscode.Disposable {
     this.unsubscribe = [sidecar.onNotification<RunEvent>('runs/event', (event) => this.onEvent(event)), sidecar.onConnect(() => void this.reload())];
   }
 
-  /** Lists the runs again, with the details of those in flight (their approvals show in the status bar). */
+  /** Lists the runs again, with the details of those in flight (their approvals show in the status bar) and of those that ended unseen. */
   async reload(): Promise<void> {
     const connection = this.sidecar.connection;
     if (!connection) return;
     const list = await connection.sendRequest(Requests.list, { limit: LISTED });
-    this.live.setList(list);
-    const details = await Promise.all(list.filter((r) => r.status === 'running').map((r) => this.fetch(r.id, false)));
+    const stale = new Set(this.live.setList(list));
+    const details = await Promise.all(list.filter((r) => r.status === 'running' || stale.has(r.id)).map((r) => this.fetch(r.id, false)));
     this.changed.fire({ kind: 'list', runs: this.live.list(), details: details.filter((d): d is RunDetails => d !== undefined) });
   }
 

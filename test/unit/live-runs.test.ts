@@ -80,11 +80,28 @@ describe('LiveRuns: runs kept current from pushed events and fetched details', (
     assert.equal(live.summary('a')?.status, 'completed', 'the held details are newer than the listed summary');
     assert.equal(live.summary('b')?.status, 'failed');
     assert.equal(live.get('b'), undefined);
-    live.setList([b]);
+    assert.deepEqual(live.setList([b]), []);
     assert.equal(live.summary('a'), undefined);
     assert.deepEqual(
       live.list().map((r) => r.id),
       ['b'],
     );
+  });
+
+  it('drops the details still running of a run the list says has ended (it ended unseen), and names it for a fetch', () => {
+    const events = journal();
+    const live = new LiveRuns();
+    // Seen until a's gate waited; then the client stopped listening while both runs went on to end.
+    for (const event of events.slice(0, 8)) live.apply(event);
+    assert.equal(live.get('a')?.status, 'running');
+    assert.equal(live.get('b')?.status, 'running');
+    const ended = summaryOf(truth(events, 'a'));
+    assert.deepEqual(live.setList([ended, summaryOf(truth(events, 'b'))]), ['a', 'b']);
+    assert.equal(live.summary('b')?.status, 'failed');
+    assert.equal(live.get('a'), undefined, 'the stale details are gone');
+    assert.equal(live.summary('a')?.status, 'completed');
+    assert.deepEqual(live.pendingApprovals(), [], 'no approval waits on a run that ended');
+    live.put(truth(events, 'a'));
+    assert.deepEqual(live.get('a'), truth(events, 'a'));
   });
 });
