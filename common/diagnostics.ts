@@ -21,9 +21,12 @@ export function formatDiagnostic(file: SourceFile, d: Diagnostic): string {
   return `${file.location(d.range.start)}: ${d.severity}: ${d.message}`;
 }
 
+/** The order of diagnostics in one file: by position, errors first at equal positions. */
+export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
+  return a.range.start - b.range.start || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1);
+}
+
 /** Orders diagnostics by position, errors first at equal positions. */
 export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
-  return diagnostics.sort(
-    (a, b) => a.range.start - b.range.start || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1),
-  );
+  return diagnostics.sort(compareDiagnostics);
 }

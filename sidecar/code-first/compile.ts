@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { isBuiltin, SourceMap } from 'node:module';
 import * as path from 'node:path';
 import type * as Esbuild from 'esbuild';
-import type { Diagnostic } from '../../common/diagnostics';
+import { compareDiagnostics, type Diagnostic } from '../../common/diagnostics';
 import { SourceFile } from '../../common/source';
 import { displayPath } from '../workspace/workspace';
 import { workflowEsbuild } from './esbuild-loader';
@@ -149,6 +149,8 @@ export async function compileWorkflow(filePath: string, build: typeof Esbuild = 
     problems.push(toDiagnostic(message, 'warning', dir, filePath, sourceOf));
   }
   sourceOf(filePath);
+  // The checks run concurrently with the build: whichever finds a problem first, the list comes in file order.
+  problems.sort((a, b) => a.file.path.localeCompare(b.file.path) || compareDiagnostics(a.diagnostic, b.diagnostic));
   const bundle = result?.outputFiles.find((f) => f.path.endsWith('.js'))?.text;
   if (!bundle || problems.some((p) => p.diagnostic.severity === 'error')) return { problems };
   return { bundle, hash: createHash('sha256').update(bundle).digest('hex'), problems };

@@ -126,6 +126,11 @@ describe('code-first workflows: compile, sandbox, load', function () {
       assert.match(okWasm.hash!, /^[0-9a-f]{64}$/);
       assert.deepEqual(okWasm.problems, []);
       assert.equal(badWasm.problems.length, 2, 'the built-in import (a build error) and the timer (found by a transform)');
+      assert.deepEqual(
+        badWasm.problems.map((p) => p.file.location(p.diagnostic.range.start).replace(/^.*:(\d+:\d+)$/, '$1')),
+        ['2:21', '4:3'],
+        'in file order, whichever check found its problem first',
+      );
     });
 
     it('lets only openconductor/workflow be imported from the package', async () => {
