@@ -80,6 +80,18 @@ describe('runs dashboard webview', function () {
     assert.match((await app.page.locator(`[data-run="${runId}"] .run-row`).textContent()) ?? '', /3\/3/);
     assert.deepEqual(await app.violations(), []);
     await app.page.screenshot({ path: path.join(RESULTS_DIR, 'dashboard-completed.png') });
+
+    // The keyboard: arrows move between the run and its steps, Enter closes the run.
+    const runRow = app.page.locator(`[data-run="${runId}"] .run-row`);
+    await runRow.focus();
+    await app.page.keyboard.press('ArrowDown');
+    assert.equal(await app.page.evaluate("document.activeElement?.getAttribute('data-step')"), 'prepare');
+    await app.page.keyboard.press('End');
+    assert.equal(await app.page.evaluate("document.activeElement?.getAttribute('data-step')"), 'finish');
+    await app.page.keyboard.press('Home');
+    await app.page.keyboard.press('Enter');
+    assert.equal(await runRow.getAttribute('aria-expanded'), 'false');
+    assert.equal(await app.page.locator(`[data-run="${runId}"] [data-step]`).count(), 0);
   });
 
   it('shows hostile workflow and error text as text, and filters runs', async () => {

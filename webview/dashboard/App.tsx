@@ -1,4 +1,4 @@
-import { memo, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { type KeyboardEvent, memo, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { DashboardRequest } from '../../common/dashboard';
 import type { RunSummary, StepDetails } from '../../common/runs';
 import { post, saveState, savedState } from '../shared/host';
@@ -95,7 +95,7 @@ export function App({ store }: { store: DashboardStore }) {
           )}
         </p>
       ) : (
-        <table className="runs" role="treegrid" aria-label="Runs">
+        <table className="runs" role="treegrid" aria-label="Runs" onKeyDown={moveFocus}>
           <thead>
             <tr>
               <th className="glyph" aria-label="status" />
@@ -188,7 +188,7 @@ const StepRow = memo(function StepRow({ runId, step, now, trusted }: StepRowProp
   const approval = step.status === 'waiting' && step.waiting?.approval;
   const attempts = step.attempts > 1 ? ` ×${step.attempts}` : '';
   return (
-    <tr className={`step-row status-${step.status}`} data-step={step.id} data-status={step.status} aria-level={2}>
+    <tr className={`step-row status-${step.status}`} data-step={step.id} data-status={step.status} aria-level={2} tabIndex={-1}>
       <td className="glyph">{GLYPHS[step.status]}</td>
       <td className="name step-name" title={step.id}>
         {step.id}
@@ -220,6 +220,16 @@ function Action({ label, title, request }: { label: string; title: string; reque
       {label}
     </button>
   );
+}
+
+/** Arrow keys move between the rows (runs and steps), Home and End to the first and last; Enter opens or closes a run. */
+function moveFocus(event: KeyboardEvent<HTMLTableElement>): void {
+  const rows = Array.from(event.currentTarget.querySelectorAll<HTMLTableRowElement>('tr[aria-level]'));
+  const at = rows.indexOf(document.activeElement as HTMLTableRowElement);
+  const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: rows.length - 1 }[event.key];
+  if (to === undefined || at < 0 || !rows[to]) return;
+  event.preventDefault();
+  rows[to].focus();
 }
 
 /** Whether a run passes the filters: text over workflow, id, error, steps, servers and tools. */
