@@ -1,6 +1,9 @@
 import type { RunEvent } from './events';
 import type { CallDetails, RunDetails, RunSummary } from './runs';
 
+/** A frame at 60 Hz: the dashboard neither sends nor renders changes faster. */
+export const FRAME_MS = 16;
+
 /** What the extension tells the dashboard webview. */
 export type DashboardMessage =
   /** Everything, when the page (re)loads or the sidecar (re)connects. */

@@ -1,13 +1,10 @@
 import * as vscode from 'vscode';
-import { type DashboardMessage, type DashboardRequest, leanEvent, leanRun, parseDashboardRequest } from '../common/dashboard';
+import { type DashboardMessage, type DashboardRequest, FRAME_MS, leanEvent, leanRun, parseDashboardRequest } from '../common/dashboard';
 import type { RunEvent } from '../common/events';
 import type { RunsChange, RunsModel } from './runs-model';
 import type { Sidecar } from './sidecar';
 import type { RunNode } from './views/runs';
 import { webviewHtml, webviewOptions } from './webview-html';
-
-/** A frame at 60 Hz: the page cannot show changes faster. */
-const FRAME_MS = 16;
 
 /**
  * The runs dashboard: a dense, terminal-style live table of runs and their steps, in a webview so that an event
@@ -22,7 +19,7 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
   private panel?: vscode.WebviewPanel;
   /** Events not yet posted: those that arrive in one turn of the event loop go in one message. */
   private pending: RunEvent[] = [];
-  private flushTimer?: NodeJS.Timeout | NodeJS.Immediate;
+  private flushTimer?: NodeJS.Timeout;
   private lastFlush = 0;
 
   constructor(
@@ -120,13 +117,11 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
   private queue(event: RunEvent): void {
     this.pending.push(event);
     if (this.flushTimer) return;
-    const wait = Math.max(0, this.lastFlush + FRAME_MS - Date.now());
-    this.flushTimer = wait === 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), wait);
+    this.flushTimer = setTimeout(() => this.flush(), Math.max(0, this.lastFlush + FRAME_MS - Date.now()));
   }
 
   private flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer as NodeJS.Timeout);
-    if (this.flushTimer) clearImmediate(this.flushTimer as NodeJS.Immediate);
+    clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.pending.length === 0) return;
     this.lastFlush = Date.now();
@@ -142,6 +137,7 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 
   dispose(): void {
+    clearTimeout(this.flushTimer);
     this.panel?.dispose();
     for (const d of this.disposables) d.dispose();
   }

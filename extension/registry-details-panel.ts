@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { Requests } from '../common/protocol';
-import { detailsView, externalUrl, parseDetailsRequest, type DetailsUpdate } from '../common/registry/details-messages';
+import { detailsView, parseDetailsRequest, type DetailsUpdate } from '../common/registry/details-messages';
+import { externalUrl } from '../common/registry/text';
 import type { RegistryEntryDetails } from '../common/registry/protocol';
 import { webviewHtml, webviewOptions } from './webview-html';
 

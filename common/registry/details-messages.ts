@@ -9,8 +9,6 @@ import type { ServerStatus, ToolSummary } from './model';
 import type { RegistryEntryDetails } from './protocol';
 import { externalUrl } from './text';
 
-export { externalUrl };
-
 /** A link whose text is shown as is; `url` only when it is an http(s) URL that may be opened. */
 export interface DetailsLink {
   text: string;
@@ -97,6 +95,8 @@ export function detailsView(details: RegistryEntryDetails, trusted: boolean): De
     : entry.tools.length
       ? { from: 'directory', tools: entry.tools, prompts: [], resources: [] }
       : undefined;
+  const repository = link(entry.repository?.url ?? facts?.url);
+  const website = link(entry.latest?.websiteUrl ?? facts?.homepage);
   const addBlocked = !trusted ? 'This workspace is not trusted: servers can be browsed, not added.' : !runnable ? 'No package or remote of this server can be installed.' : undefined;
   return {
     id: entry.id,
@@ -119,8 +119,8 @@ export function detailsView(details: RegistryEntryDetails, trusted: boolean): De
       ...(v.name !== entry.name && { listedAs: v.name }),
     })),
     versionCount: entry.versions.length,
-    ...(link(entry.repository?.url ?? facts?.url) && { repository: link(entry.repository?.url ?? facts?.url) }),
-    ...(link(entry.latest?.websiteUrl ?? facts?.homepage) && { website: link(entry.latest?.websiteUrl ?? facts?.homepage) }),
+    ...(repository && { repository }),
+    ...(website && { website }),
     ...(facts && { stars: facts.stars }),
     ...((facts?.license ?? entry.directory?.license) && { license: facts?.license ?? entry.directory?.license }),
     ...(capabilities && { capabilities }),
@@ -139,8 +139,10 @@ export function parseDetailsRequest(message: unknown): DetailsRequest | undefine
     case 'addToWorkspace':
     case 'addToUserProfile':
       return { type };
-    case 'openLink':
-      return typeof url === 'string' && externalUrl(url) ? { type, url: externalUrl(url)! } : undefined;
+    case 'openLink': {
+      const safe = typeof url === 'string' ? externalUrl(url) : undefined;
+      return safe ? { type, url: safe } : undefined;
+    }
     case 'copy':
       return typeof text === 'string' && text.length <= MAX_COPY ? { type, text } : undefined;
     default:

@@ -70,6 +70,8 @@ export interface HostOptions {
  */
 export class Host {
   private readonly pinned = new Map<string, Pinned | string>();
+  /** The servers() read in progress, shared by the calls that come meanwhile. */
+  private listing?: Promise<ServerInfo[]>;
 
   private constructor(
     private readonly options: HostOptions,
@@ -224,8 +226,18 @@ export class Host {
     await this.request(() => this.engine.signal(id, name, payload));
   }
 
-  /** The servers the workspace declares (.vscode/mcp.json read afresh, then the workflows'), with their live state here. */
-  async servers(): Promise<ServerInfo[]> {
+  /**
+   * The servers the workspace declares (.vscode/mcp.json read afresh, then the workflows'), with their live state here.
+   * Calls that come while one is reading the workflows share its answer:
+   * an editor asks twice as it starts (its Servers view and VS Code's MCP support), and each read compiles every
+   * *.workflow.ts.
+   */
+  servers(): Promise<ServerInfo[]> {
+    this.listing ??= this.listServers().finally(() => (this.listing = undefined));
+    return this.listing;
+  }
+
+  private async listServers(): Promise<ServerInfo[]> {
     const workspace = openWorkspace(this.workspace.folder, this.workspace.dataDir);
     const statuses = new Map(this.pool.statuses().map((s) => [s.name, s]));
     const breakers = new Map(this.store.breakers().map((b) => [b.server, b.state]));

@@ -218,7 +218,9 @@ export function ensureVsix(): string {
   const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main?: string };
   const main = join(ROOT, manifest.main ?? 'dist/extension.js');
   if (!existsSync(main)) throw new Error(`${relative(ROOT, main)} is missing: run \`npm run build\` before the e2e tests`);
-  const inputs = [main, join(ROOT, 'package.json'), join(ROOT, 'dist', 'openconductor.js')].filter(existsSync);
+  const webviews = join(ROOT, 'dist', 'webview');
+  const bundles = existsSync(webviews) ? readdirSync(webviews).map((f) => join(webviews, f)) : [];
+  const inputs = [main, join(ROOT, 'package.json'), join(ROOT, 'dist', 'openconductor.js'), ...bundles].filter(existsSync);
   const newest = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
   if (process.env.OPENCONDUCTOR_VSIX && existsSync(VSIX)) {
     // given from outside: used as is

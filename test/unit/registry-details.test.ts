@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { entryCategory } from '../../common/registry/categories';
-import { detailsView, externalUrl, parseDetailsRequest } from '../../common/registry/details-messages';
+import { detailsView, parseDetailsRequest } from '../../common/registry/details-messages';
+import { externalUrl } from '../../common/registry/text';
 import { installRecipes } from '../../common/registry/install';
 import type { CatalogEntry } from '../../common/registry/model';
 import type { RegistryEntryDetails } from '../../common/registry/protocol';

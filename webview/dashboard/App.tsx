@@ -1,4 +1,4 @@
-import { type KeyboardEvent, memo, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { type KeyboardEvent, memo, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { DashboardRequest } from '../../common/dashboard';
 import type { RunSummary, StepDetails } from '../../common/runs';
 import { post, saveState, savedState } from '../shared/host';
@@ -26,12 +26,12 @@ export function App({ store }: { store: DashboardStore }) {
   const [open, setOpen] = useState(() => new Set(initial?.open ?? []));
   const [closed, setClosed] = useState(() => new Set(initial?.closed ?? []));
   const watched = useRef(new Set<string>());
-  const now = useNow(store.runs().some((r) => r.status === 'running'));
+  const runs = store.runs();
+  const now = useNow(runs.some((r) => r.status === 'running'));
 
   useEffect(() => saveState<ViewState>({ filter, status, open: [...open], closed: [...closed] }), [filter, status, open, closed]);
 
-  const runs = store.runs();
-  const shown = useMemo(() => runs.filter((run) => matches(store, run, filter, status)), [runs, filter, status, store.version]);
+  const shown = runs.filter((run) => matches(store, run, filter, status));
   const running = runs.filter((r) => r.status === 'running').length;
   const failed = runs.filter((r) => r.status === 'failed').length;
   const approvals = store.approvals();

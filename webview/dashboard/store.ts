@@ -1,9 +1,7 @@
-import type { DashboardMessage } from '../../common/dashboard';
+import { type DashboardMessage, FRAME_MS } from '../../common/dashboard';
 import { LiveRuns } from '../../common/live-runs';
 import type { RunDetails, RunSummary } from '../../common/runs';
 
-/** A frame at 60 Hz. */
-const FRAME_MS = 16;
 
 /**
  * The dashboard's copy of the runs: the extension's messages folded with the same LiveRuns the extension uses. Each
