@@ -74,20 +74,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<OpenCo
   );
   const status = statusBar(sidecar, runsModel);
   context.subscriptions.push(status);
-  try {
-    const provider = registerMcpProvider(workflows, sidecar);
-    if (provider) context.subscriptions.push(provider);
-  } catch (error) {
-    // An optional integration: a host whose MCP API differs must not cost the rest of the extension.
-    log.warn(`VS Code's MCP server provider API is not usable here: ${error instanceof Error ? error.message : String(error)}`);
-  }
-
   if (!vscode.workspace.isTrusted) {
     log.info('the workspace is not trusted: the sidecar starts restricted (the registry and past runs can be browsed; no server starts, no workflow runs)');
     context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void sidecar?.restart().catch((error: unknown) => log.error(String(error)))));
   }
   // Not awaited: the views and commands are there at once; what needs the sidecar follows when it connects.
-  void start(log);
+  // VS Code's MCP support wakes up when a provider registers (it reads .vscode/mcp.json, which activates the JSON and
+  // TypeScript extensions in this extension host): registering once the sidecar is up keeps that off the first views.
+  void start(log).then(() => offerMcpServers(context, workflows, log));
   return { sidecar, runs };
 }
 
@@ -103,6 +97,18 @@ async function start(log: vscode.LogOutputChannel): Promise<void> {
     void vscode.commands.executeCommand('setContext', 'openconductor.sidecarReady', true);
   } catch (error) {
     log.error(`the sidecar did not start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Registers the MCP server definition provider where the host has VS Code's MCP API. */
+function offerMcpServers(context: vscode.ExtensionContext, workflows: WorkflowsView, log: vscode.LogOutputChannel): void {
+  if (!sidecar) return;
+  try {
+    const provider = registerMcpProvider(workflows, sidecar);
+    if (provider) context.subscriptions.push(provider);
+  } catch (error) {
+    // An optional integration: a host whose MCP API differs must not cost the rest of the extension.
+    log.warn(`VS Code's MCP server provider API is not usable here: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

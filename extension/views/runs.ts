@@ -25,25 +25,37 @@ const STEP_ICONS: Record<StepDetails['status'], [string, string | undefined]> = 
 
 /**
  * Live and past runs, newest first, with their steps as children. It follows the runs model: each pushed event
- * refreshes only its run's row (and its steps when they are shown), never the whole list by polling.
+ * refreshes only the rows it changed (a step's row, or its run's when the run's own status moved), never the whole
+ * list by polling. Refreshing a run's row makes VS Code fetch and redraw all its steps, so a step's event does not.
  */
 export class RunsView implements vscode.TreeDataProvider<RunNode> {
   private readonly changed = new vscode.EventEmitter<RunNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   /** The row object of each run: VS Code matches rows to refresh by identity. */
   private nodes = new Map<string, RunNode & { kind: 'run' }>();
+  /** The row object of each step shown, by run id then step id. */
+  private readonly stepNodes = new Map<string, Map<string, RunNode & { kind: 'step' }>>();
 
   constructor(private readonly model: RunsModel) {
     model.onDidChange((change) => {
       if (change.kind === 'list') return this.changed.fire(undefined);
-      const runId = change.kind === 'event' ? change.event.runId : change.run.id;
       if (change.kind === 'event' && !change.applied) return;
+      const runId = change.kind === 'event' ? change.event.runId : change.run.id;
       const node = this.nodes.get(runId);
       const summary = model.live.summary(runId);
-      if (node && summary) {
-        node.run = summary;
-        this.changed.fire(node);
-      } else this.changed.fire(undefined);
+      if (!node || !summary) return this.changed.fire(undefined);
+      const before = node.run;
+      node.run = summary;
+      if (change.kind === 'run' || runRowChanged(before, summary)) return this.changed.fire(node);
+      const stepId = 'step' in change.event ? change.event.step : undefined;
+      const shown = this.stepNodes.get(runId);
+      const step = shown && model.live.get(runId)?.steps.find((s) => s.id === stepId);
+      if (!shown || !step) return;
+      const stepNode = shown.get(step.id);
+      // A step the run added as it went (code-first workflows): the run's rows change.
+      if (!stepNode) return this.changed.fire(node);
+      stepNode.step = step;
+      this.changed.fire(stepNode);
     });
   }
 
@@ -81,10 +93,20 @@ export class RunsView implements vscode.TreeDataProvider<RunNode> {
       const nodes = new Map<string, RunNode & { kind: 'run' }>();
       for (const run of this.model.live.list()) nodes.set(run.id, Object.assign(this.nodes.get(run.id) ?? { kind: 'run' as const, run }, { run }));
       this.nodes = nodes;
+      for (const id of this.stepNodes.keys()) if (!nodes.has(id)) this.stepNodes.delete(id);
       return [...nodes.values()];
     }
     if (node.kind !== 'run') return [];
     const details = await this.model.details(node.run.id);
-    return (details?.steps ?? []).map((step) => ({ kind: 'step', runId: node.run.id, step }));
+    const known = this.stepNodes.get(node.run.id);
+    const shown = new Map<string, RunNode & { kind: 'step' }>();
+    for (const step of details?.steps ?? []) shown.set(step.id, Object.assign(known?.get(step.id) ?? { kind: 'step' as const, runId: node.run.id, step }, { step }));
+    this.stepNodes.set(node.run.id, shown);
+    return [...shown.values()];
   }
+}
+
+/** Whether a run's own row shows something different. */
+function runRowChanged(a: RunSummary, b: RunSummary): boolean {
+  return a.status !== b.status || a.endedAt !== b.endedAt || a.error?.message !== b.error?.message;
 }

@@ -72,4 +72,36 @@ describe('OpenConductor in the extension host', () => {
     const history = await sidecar.connection!.sendRequest<RunEvent[]>('runs/history', { runId });
     assert.equal(history.at(-1)?.type, 'WorkflowCompleted');
   });
+
+  it('redraws only the rows an event changed: a step\'s row for its events, the run\'s when the run ends', async () => {
+    const { runs, sidecar } = await api();
+    const file = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'rows.workflow.yaml');
+    const calls = ['a', 'b', 'c'].map((id, i) => `  - id: ${id}\n    server: everything\n    tool: echo\n    needs: ${i ? ['a', 'b'][i - 1] : 'gate'}\n    with: { message: ${id} }`).join('\n');
+    await vscode.workspace.fs.writeFile(file, Buffer.from(`name: rows\nsteps:\n  - id: gate\n    approval: { message: go? }\n${calls}\n`));
+    const runId = await vscode.commands.executeCommand<string>('openconductor.workflow.run', file);
+    const runNode = await until(async () => {
+      const row = (await runs.getChildren()).find((r) => r.kind === 'run' && r.run.id === runId);
+      return row?.kind === 'run' ? row : undefined;
+    }, 'the run\'s row');
+    const stepNodes = await until(async () => {
+      const steps = await runs.getChildren(runNode);
+      return steps.some((s) => s.kind === 'step' && s.step.id === 'gate' && s.step.status === 'waiting') ? steps : undefined;
+    }, 'the gate to wait');
+    const fired: Array<(typeof stepNodes)[number] | undefined> = [];
+    const listener = runs.onDidChangeTreeData((node) => fired.push(node ?? undefined));
+    try {
+      await sidecar.connection!.sendRequest('runs/decide', { runId, step: 'gate', approved: true });
+      await until(() => (fired.includes(runNode) && runNode.kind === 'run' && runNode.run.status === 'completed' ? true : undefined), 'the run\'s row to be redrawn completed');
+    } finally {
+      listener.dispose();
+    }
+    // Each step's row is the object the view gave VS Code (rows are matched by identity), now showing the step completed.
+    const steps = fired.filter((node) => node !== runNode);
+    assert.ok(steps.length >= 4, `${fired.length} redraws`);
+    for (const node of steps) assert.ok(node && stepNodes.includes(node), `a redraw of ${JSON.stringify(node)?.slice(0, 200)}: not a row shown`);
+    assert.deepEqual([...new Set(steps.map((node) => (node?.kind === 'step' ? node.step.id : '?')))].sort(), ['a', 'b', 'c', 'gate']);
+    assert.ok(stepNodes.every((node) => node.kind === 'step' && node.step.status === 'completed'));
+    // The run's own row (which brings all its steps back from the extension) only when the run's status moved.
+    assert.equal(fired.filter((node) => node === runNode).length, 1, 'the run row is redrawn once, when it completes');
+  });
 });
