@@ -345,7 +345,15 @@ async function eventSession(mode: Mode): Promise<Seen> {
         await frame.evaluate(observeDashboard, { runId, workflow: 'echo-chain' });
       }
       await cli(workspace, ['approve', runId, 'gate']);
-      await poll(async () => (await cli<Array<{ id: string; status: string }>>(workspace, ['runs', 'list', '--json'])).find((run) => run.id === runId)?.status === 'completed', 'the run to complete', 120_000);
+      const ended = await poll(async () => {
+        const run = (await cli<Array<{ id: string; status: string; error?: { message: string } }>>(workspace, ['runs', 'list', '--json'])).find((r) => r.id === runId);
+        return run && run.status !== 'running' ? run : undefined;
+      }, 'the run to end', 120_000).catch(async (error: unknown) => {
+        // What the run was doing instead: its last events.
+        const last = (await cli<RunEvent[]>(workspace, ['runs', 'history', runId, '--json'])).slice(-4);
+        throw new Error(`${error instanceof Error ? error.message : String(error)}; its last events: ${JSON.stringify(last).slice(0, 2000)}`);
+      });
+      if (ended.status !== 'completed') throw new Error(`run ${runId} ${ended.status}: ${ended.error?.message ?? ''}`);
       const events = await cli<RunEvent[]>(workspace, ['runs', 'history', runId, '--json']);
       if (mode !== 'dashboard') {
         await poll(async () => (await vscode.treeRows('Runs')).find((row) => row.level === 1)?.description.startsWith('completed') === true, 'the Runs view to show the run completed', 60_000);
