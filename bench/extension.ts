@@ -340,6 +340,8 @@ async function eventSession(mode: Mode): Promise<Seen> {
         }, 'the run to show its gate waiting and every step row', 60_000);
         await vscode.page.evaluate(observeRuns);
       }
+      // Starting a run focuses the Runs view, which puts it back on screen.
+      if (mode === 'dashboard') await collapsePanes(vscode, '');
       if (frame) {
         await frame.locator(`[data-run="${runId}"] [data-step="gate"][data-status="waiting"]`).waitFor({ timeout: 60_000 });
         await frame.evaluate(observeDashboard, { runId, workflow: 'echo-chain' });
