@@ -1,6 +1,6 @@
 /**
  * The extension in a real VS Code (code-server + chromium, the e2e harness of test/support/vscode.ts):
- *   node bench/run.mjs bench/extension.ts            (BENCH_STARTS=5 VS Code starts, BENCH_STEPS=25 steps a run)
+ *   node bench/run.mjs bench/extension.ts            (BENCH_STARTS=10 VS Code starts, BENCH_STEPS=25 steps a run)
  * Needs `npm run build` (the harness packages the .vsix when dist is newer) and code-server (scripts/setup-vscode-test.sh).
  * Prints a table. Targets: activation → first populated view (sidecar start included) < 300 ms; a run's event → its
  * row updated, p95 < 50 ms: in the runs dashboard (a webview) and, for comparison, in the Runs tree view. Each view is
@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import type { RunEvent } from '../common/events';
 import { copyWorkspace, ensureCodeServer, ensureVsix, poll, ROOT, startVsCode, type VsCode } from '../test/support/vscode';
 
-const STARTS = Number(process.env.BENCH_STARTS ?? 5);
+const STARTS = Number(process.env.BENCH_STARTS ?? 10);
 const STEPS = Number(process.env.BENCH_STEPS ?? 25);
 /** Runs observed in each of the three sessions (at most 6: the newest run's rows must fit the Runs view). */
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);

@@ -42,9 +42,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<OpenCo
   const registry = new RegistryView(sidecar);
   const servers = new ServersView(sidecar);
   context.subscriptions.push(
+    // First: the one view that needs nothing from the sidecar, so that its rows are asked for before the others.
+    vscode.window.createTreeView('openconductor.workflows', { treeDataProvider: workflows }),
     vscode.window.createTreeView('openconductor.registry', { treeDataProvider: registry, showCollapseAll: true }),
     vscode.window.createTreeView('openconductor.servers', { treeDataProvider: servers }),
-    vscode.window.createTreeView('openconductor.workflows', { treeDataProvider: workflows }),
     vscode.window.createTreeView('openconductor.runs', { treeDataProvider: runs, showCollapseAll: true }),
     runsModel,
     dashboard,
