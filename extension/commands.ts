@@ -123,6 +123,10 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       requireTrust();
       await addToWorkspace(ctx, connection, entryOf(node).name);
     }),
+    register('registry.introspect', async (node: RegistryNode | EntrySummary) => {
+      requireTrust();
+      await introspect(ctx, connection, entryOf(node).name);
+    }),
     register('registry.addToUserProfile', async (node: RegistryNode | EntrySummary) => {
       requireTrust();
       await addToUserProfile(ctx, connection, entryOf(node).name);
@@ -342,6 +346,29 @@ async function addToWorkspace(ctx: CommandContext, connection: () => MessageConn
   if (open) await vscode.window.showTextDocument(uri);
 }
 
+/**
+ * Starts a catalog server in a scratch folder (the sidecar's introspection), lists its tools, prompts and resources,
+ * and shows them in its details panel. Required values are asked for (secrets hidden) and used for this start only.
+ */
+async function introspect(ctx: CommandContext, connection: () => MessageConnection, name: string): Promise<void> {
+  const details = await connection().sendRequest(Requests.registryShow, { name });
+  const runnable = details.recipes.filter((r): r is RunnableRecipe => r.runnable);
+  const recipe = await pickRecipe(runnable, details.entry.name, 'Introspect');
+  if (!recipe) return;
+  const inputs: Record<string, string> = {};
+  for (const input of recipe.inputs.filter((i) => i.isRequired)) {
+    const value = await vscode.window.showInputBox({ title: `Introspect ${details.entry.name}: ${input.id}`, prompt: `${input.description} (used for this start only, not kept)`, password: input.isSecret, ignoreFocusOut: true });
+    if (value === undefined) return;
+    inputs[input.id] = value;
+  }
+  const found = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Introspecting ${details.entry.name} (${recipe.label})` }, () =>
+    connection().sendRequest(Requests.registryIntrospect, { name: details.entry.name, recipe: runnable.indexOf(recipe), inputs }),
+  );
+  ctx.log.info(`introspected ${details.entry.name} (${recipe.label}): ${found.tools.length} tools, ${found.prompts.length} prompts, ${found.resources.length} resources`);
+  await showRegistryDetails(connection(), details.entry.name, ctx.extensionUri, ctx.log);
+  void vscode.window.showInformationMessage(`${details.entry.name}: ${found.tools.length} tools, ${found.prompts.length} prompts, ${found.resources.length} resources.`);
+}
+
 /** Hands the server to VS Code's own MCP install (its user profile), through its `mcp/install` link. */
 async function addToUserProfile(ctx: CommandContext, connection: () => MessageConnection, name: string): Promise<void> {
   const details = await connection().sendRequest(Requests.registryShow, { name });
@@ -356,12 +383,12 @@ async function addToUserProfile(ctx: CommandContext, connection: () => MessageCo
   await vscode.env.openExternal(vscode.Uri.parse(link));
 }
 
-async function pickRecipe(recipes: RunnableRecipe[], name: string): Promise<RunnableRecipe | undefined> {
-  if (recipes.length === 0) throw new Error(`${name} has no package or remote that can be installed`);
+async function pickRecipe(recipes: RunnableRecipe[], name: string, verb = 'Install'): Promise<RunnableRecipe | undefined> {
+  if (recipes.length === 0) throw new Error(`${name} has no package or remote that can be ${verb === 'Install' ? 'installed' : 'started'}`);
   if (recipes.length === 1) return recipes[0];
   const pick = await vscode.window.showQuickPick(
     recipes.map((r) => ({ label: r.label, description: r.transport, detail: recipeTarget(r), recipe: r })),
-    { placeHolder: `Install ${name} how?` },
+    { placeHolder: `${verb} ${name} how?` },
   );
   return pick?.recipe;
 }

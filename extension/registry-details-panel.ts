@@ -69,6 +69,9 @@ class DetailsPanel {
       case 'addToUserProfile':
         await vscode.commands.executeCommand('openconductor.registry.addToUserProfile', { name });
         return;
+      case 'introspect':
+        await vscode.commands.executeCommand('openconductor.registry.introspect', { name });
+        return;
       case 'openLink': {
         // Checked again here: whatever the webview sends, only http(s) leaves the editor.
         const url = externalUrl(request.url);

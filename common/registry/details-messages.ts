@@ -43,9 +43,9 @@ export interface DetailsView {
   /** Tools (and, when introspected, prompts and resources); `from` says how they are known. */
   capabilities?: { from: 'introspection' | 'directory'; introspectedAt?: string; tools: ToolSummary[]; prompts: ToolSummary[]; resources: ToolSummary[] };
   usedIn: string[];
-  /** Whether Add to Workspace / Add to User Profile are offered: a trusted workspace and a runnable recipe. */
+  /** Whether Add to Workspace, Add to User Profile and Introspect are offered: a trusted workspace and a runnable recipe. */
   canAdd: boolean;
-  /** Why the Add buttons are not offered, when they are not. */
+  /** Why those buttons are not offered, when they are not. */
   addBlocked?: string;
 }
 
@@ -57,6 +57,7 @@ export type DetailsRequest =
   | { type: 'ready' }
   | { type: 'addToWorkspace' }
   | { type: 'addToUserProfile' }
+  | { type: 'introspect' }
   | { type: 'openLink'; url: string }
   | { type: 'copy'; text: string };
 
@@ -138,6 +139,7 @@ export function parseDetailsRequest(message: unknown): DetailsRequest | undefine
     case 'ready':
     case 'addToWorkspace':
     case 'addToUserProfile':
+    case 'introspect':
       return { type };
     case 'openLink': {
       const safe = typeof url === 'string' ? externalUrl(url) : undefined;

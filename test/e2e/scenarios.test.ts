@@ -138,6 +138,51 @@ describe('e2e scenario: add a server from the registry to .vscode/mcp.json', fun
     assert.equal(registryRow?.description, '790 · ok', `after "${summary}" the Registry view's official row shows ${describeRow(registryRow)}`);
   });
 
+  it('introspects a catalog server from its details panel: asks for its secret (hidden), starts it for real and lists its tools in the panel', async () => {
+    // A server published to the replayed registry whose package is the real server-everything, needing a secret.
+    const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/package.json'), 'utf8')) as { version: string }).version;
+    const secret = 'e2e-secret-value-0417';
+    official!.publish({
+      $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
+      name: 'io.github.example/e2e-everything',
+      description: 'Exercises every feature of the MCP protocol (e2e)',
+      version,
+      packages: [{ registryType: 'npm', identifier: '@modelcontextprotocol/server-everything', version, transport: { type: 'stdio' }, environmentVariables: [{ name: 'E2E_API_KEY', description: 'An API key for the e2e test', isRequired: true, isSecret: true }] }],
+    });
+    await vscode().runCommand('OpenConductor: Sync Registries');
+    await vscode().waitForNotification(/servers in the catalog\./, 90_000);
+    await vscode().runCommand('OpenConductor: Search Registry…');
+    const { page } = vscode();
+    await page.locator('.quick-input-widget .quick-input-box input').fill('e2e-everything');
+    await poll(async () => ((await page.locator('.quick-input-widget .monaco-list-row').first().getAttribute('aria-label')) ?? '').includes('e2e-everything') || undefined, 'the search to offer the published server');
+    await vscode().quickPick('io.github.example/e2e-everything');
+    await vscode().quickPick('Show Details');
+    const frame = await vscode().webviewFrame('h1:has-text("io.github.example/e2e-everything")');
+    assert.match((await frame.locator('.section-capabilities').textContent()) ?? '', /Tools are not known yet/);
+    await frame.locator('vscode-button.introspect').click();
+    // The secret is asked for in a password box, used for this start only.
+    const box = page.locator('.quick-input-widget .quick-input-box input');
+    await box.waitFor({ state: 'visible' });
+    assert.equal(await box.getAttribute('type'), 'password');
+    assert.match(await vscode().inputBox(secret), /An API key for the e2e test/);
+    const notice = await vscode().waitForNotification(/io\.github\.example\/e2e-everything: \d+ tools, \d+ prompts, \d+ resources\./, 150_000);
+    const tools = Number(/(\d+) tools/.exec(notice)?.[1]);
+    assert.ok(tools >= 5, notice);
+    // The open panel shows them: the tools the real server listed, and the button now offers to introspect again.
+    await frame.locator('.section-capabilities h3', { hasText: `Tools (${tools})` }).waitFor();
+    assert.match((await frame.locator('.section-capabilities').textContent()) ?? '', /\becho\b/);
+    assert.equal((await frame.locator('vscode-button.introspect').innerText()).trim(), 'Introspect Again');
+    await vscode().screenshot('registry-introspected');
+    // The secret went to the server only: not into the log, the workspace or the catalog.
+    assert.doesNotMatch(vscode().extensionLog(), new RegExp(secret));
+    assert.doesNotMatch(fs.readFileSync(path.join(workspace, '.vscode', 'mcp.json'), 'utf8'), new RegExp(secret));
+    const dataDir = path.join(workspace, '.openconductor');
+    for (const file of fs.readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile())) {
+      assert.ok(!fs.readFileSync(path.join(file.parentPath, file.name)).includes(secret), `${file.name} holds the secret`);
+    }
+    await vscode().runCommand('View: Close All Editors');
+  });
+
   it('lists the catalog by category, opens an entry\'s details panel from there, and adds it to the workspace and the user profile from the panel', async () => {
     const { page } = vscode();
     await vscode().openView('OpenConductor');

@@ -90,7 +90,7 @@ describe('registry details panel: view and messages', () => {
 
   describe('parseDetailsRequest', () => {
     it('accepts the messages the panel sends', () => {
-      for (const message of [{ type: 'ready' }, { type: 'addToWorkspace' }, { type: 'addToUserProfile' }, { type: 'copy', text: 'npx -y x' }]) assert.deepEqual(parseDetailsRequest(message), message);
+      for (const message of [{ type: 'ready' }, { type: 'addToWorkspace' }, { type: 'addToUserProfile' }, { type: 'introspect' }, { type: 'copy', text: 'npx -y x' }]) assert.deepEqual(parseDetailsRequest(message), message);
       assert.deepEqual(parseDetailsRequest({ type: 'openLink', url: 'https://example.com/a' }), { type: 'openLink', url: 'https://example.com/a' });
     });
 

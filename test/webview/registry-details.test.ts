@@ -113,12 +113,14 @@ describe('registry details webview', function () {
     await app.page.locator('.links button.link', { hasText: 'Repository' }).click();
     await app.page.locator('vscode-button.add-workspace').click();
     await app.page.locator('vscode-button.add-profile').click();
-    await postedCount(5);
+    await app.page.locator('vscode-button.introspect').click();
+    await postedCount(6);
     assert.deepEqual((await posted()).slice(1), [
       { type: 'copy', text: command },
       { type: 'openLink', url: 'https://github.com/brave/brave-search-mcp-server' },
       { type: 'addToWorkspace' },
       { type: 'addToUserProfile' },
+      { type: 'introspect' },
     ]);
 
     // The components are live under the CSP: upgraded, with their shadow styles adopted.
@@ -150,11 +152,12 @@ describe('registry details webview', function () {
     assert.deepEqual(consoleErrors, []);
   });
 
-  it('warns of a deprecated entry with the registry\'s message, and offers no Add in an untrusted workspace', async () => {
+  it('warns of a deprecated entry with the registry\'s message, and offers no Add or Introspect in an untrusted workspace', async () => {
     await show(POSTGRES, false);
     assert.equal(await app.page.locator('[role=alert]').innerText(), 'Deprecated: Use the Postgres server of its vendor instead');
     assert.equal(await app.page.locator('vscode-badge.category').innerText(), 'Databases');
     assert.equal(await app.page.locator('.actions vscode-button').count(), 0);
+    assert.equal(await app.page.locator('vscode-button.introspect').count(), 0, 'nothing starts a server from an untrusted workspace');
     assert.match(await app.page.locator('.add-blocked').innerText(), /not trusted/);
     assert.deepEqual(await app.violations(), []);
   });

@@ -66,6 +66,9 @@ function Actions({ view }: { view: DetailsView }) {
       <vscode-button secondary className="add-profile" onClick={() => send({ type: 'addToUserProfile' })}>
         Add to User Profile
       </vscode-button>
+      <vscode-button secondary className="introspect" title="Start the server in a scratch folder and list its tools, prompts and resources" onClick={() => send({ type: 'introspect' })}>
+        {view.capabilities?.from === 'introspection' ? 'Introspect Again' : 'Introspect'}
+      </vscode-button>
     </div>
   );
 }
@@ -195,7 +198,7 @@ function Capabilities({ view }: { view: DetailsView }) {
           <Summaries title={`Resources (${c.resources.length})`} items={c.resources} />
         </>
       ) : (
-        <p>Tools are not known yet: `openconductor registry introspect {view.name}` starts the server and lists them.</p>
+        <p>Tools are not known yet: Introspect starts the server in a scratch folder and lists them.</p>
       )}
     </vscode-collapsible>
   );
