@@ -7,7 +7,17 @@ export const FRAME_MS = 16;
 /** What the extension tells the dashboard webview. */
 export type DashboardMessage =
   /** Everything, when the page (re)loads or the sidecar (re)connects. */
-  | { type: 'snapshot'; runs: RunSummary[]; details: RunDetails[]; trusted: boolean; sidecar: string }
+  | {
+      type: 'snapshot';
+      runs: RunSummary[];
+      details: RunDetails[];
+      trusted: boolean;
+      sidecar: string;
+      /** The seq of the last event folded into this snapshot (0: none yet): see StreamGate. */
+      lastEvent: number;
+      /** Where to read the events straight from the sidecar (http://127.0.0.1:…), when it serves them. */
+      stream?: string;
+    }
   /** A fresh run list after connecting, with the details of the runs in flight. */
   | { type: 'list'; runs: RunSummary[]; details: RunDetails[] }
   /** Run events as the sidecar pushed them, in order (those that came together travel together). */

@@ -149,6 +149,8 @@ export const Requests = {
   registryShow: new RequestType<RegistryShowParams, RegistryEntryDetails, HostErrorData>('registry/show'),
   registrySources: new RequestType<RegistrySourcesParams, SourceHealth[], HostErrorData>('registry/sources'),
   registryIntrospect: new RequestType<RegistryIntrospectParams, Capabilities, HostErrorData>('registry/introspect'),
+  /** Where the runs dashboard reads the lean run events directly (Server-Sent Events on a loopback port, with a token). */
+  eventStream: new RequestType<void, { url: string }, HostErrorData>('events/stream'),
 };
 
 export const Notifications = {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { type DashboardMessage, type DashboardRequest, FRAME_MS, leanEvent, leanRun, parseDashboardRequest } from '../common/dashboard';
 import type { RunEvent } from '../common/events';
+import { Requests } from '../common/protocol';
 import type { RunsChange, RunsModel } from './runs-model';
 import type { Sidecar } from './sidecar';
 import type { RunNode } from './views/runs';
@@ -13,8 +14,11 @@ import { webviewHtml, webviewOptions } from './webview-html';
  */
 export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewType = 'openconductor.dashboard';
-  /** Pages that said they are ready, and so receive messages. */
+  /** Every page shown, and those that said they are ready (and so receive messages). */
+  private readonly pages = new Set<vscode.Webview>();
   private readonly ready = new Set<vscode.Webview>();
+  /** Where the pages read the events straight from the sidecar; undefined until it tells (or if it cannot). */
+  private stream?: string;
   private readonly disposables: vscode.Disposable[] = [];
   private panel?: vscode.WebviewPanel;
   /** Events not yet posted: those that arrive in one turn of the event loop go in one message. */
@@ -30,7 +34,28 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
   ) {
     this.disposables.push(model.onDidChange((change) => (change.kind === 'event' ? this.queue(leanEvent(change.event)) : this.broadcast(messageOf(change)))));
     const offState = sidecar.onState((state) => this.broadcast({ type: 'sidecar', state }));
-    this.disposables.push({ dispose: offState });
+    const offConnect = sidecar.onConnect((connection) => {
+      connection.sendRequest(Requests.eventStream, undefined).then(
+        ({ url }) => this.useStream(url),
+        (error: unknown) => {
+          this.log.warn(`dashboard: the sidecar serves no event stream (${error instanceof Error ? error.message : String(error)}); events come through the extension`);
+          this.useStream(undefined);
+        },
+      );
+    });
+    this.disposables.push({ dispose: offState }, { dispose: offConnect });
+  }
+
+  /** A new stream (a new sidecar): the pages load again, their CSP allowing its origin only. */
+  private useStream(url: string | undefined): void {
+    if (url === this.stream) return;
+    this.stream = url;
+    for (const webview of this.pages) this.render(webview);
+  }
+
+  private render(webview: vscode.Webview): void {
+    this.ready.delete(webview);
+    webview.html = webviewHtml(webview, this.extensionUri, 'dashboard', 'OpenConductor Runs', this.stream ? [new URL(this.stream).origin] : undefined);
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -49,7 +74,8 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
 
   private attach(webview: vscode.Webview, onDispose: vscode.Event<void>): void {
     webview.options = webviewOptions(this.extensionUri);
-    webview.html = webviewHtml(webview, this.extensionUri, 'dashboard', 'OpenConductor Runs');
+    this.pages.add(webview);
+    this.render(webview);
     const listener = webview.onDidReceiveMessage((raw: unknown) => {
       const request = parseDashboardRequest(raw);
       if (!request) return this.log.warn(`dashboard: ignored a malformed message ${JSON.stringify(raw)?.slice(0, 200)}`);
@@ -60,6 +86,7 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
       });
     });
     onDispose(() => {
+      this.pages.delete(webview);
       this.ready.delete(webview);
       listener.dispose();
     });
@@ -76,6 +103,8 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
           details: this.model.live.held().map(leanRun),
           trusted: vscode.workspace.isTrusted,
           sidecar: this.sidecar.state,
+          lastEvent: this.model.lastEvent,
+          ...(this.stream && { stream: this.stream }),
         } satisfies DashboardMessage);
         return;
       case 'details': {

@@ -21,6 +21,7 @@ export class RunsModel implements vscode.Disposable {
   /** Fired after every change, in order. */
   readonly onDidChange = this.changed.event;
   private readonly fetching = new Map<string, Promise<RunDetails | undefined>>();
+  private lastSeq = 0;
   private readonly unsubscribe: Array<() => void>;
 
   constructor(private readonly sidecar: Sidecar) {
@@ -47,7 +48,13 @@ export class RunsModel implements vscode.Disposable {
     return { running: this.live.list().filter((r) => r.status === 'running').length, approvals: this.live.pendingApprovals() };
   }
 
+  /** The seq of the last event pushed by the sidecar (0: none yet); events come in the order it gave them out. */
+  get lastEvent(): number {
+    return this.lastSeq;
+  }
+
   private onEvent(event: RunEvent): void {
+    this.lastSeq = event.seq;
     const result = this.live.apply(event);
     if (result === 'unknown') void this.fetch(event.runId, true);
     // Every event goes out, applied or waiting: a webview folds them with its own copy of the same state.

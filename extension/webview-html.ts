@@ -8,7 +8,7 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
 }
 
 /** The page of a webview app (dist/webview/<app>.js and .css) under the strict CSP of common/webview-page.ts. */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, app: string, title: string): string {
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, app: string, title: string, connect?: string[]): string {
   const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', file)).toString();
-  return webviewPage({ cspSource: webview.cspSource, script: asset(`${app}.js`), style: asset(`${app}.css`), nonce: randomBytes(16).toString('base64'), title });
+  return webviewPage({ cspSource: webview.cspSource, script: asset(`${app}.js`), style: asset(`${app}.css`), nonce: randomBytes(16).toString('base64'), title, connect });
 }

@@ -31,6 +31,7 @@ import { codeDeclaredServers, diagnosticsOf, evaluateBundle, isCodeWorkflowFile,
 import { prepareCodeDefinition } from '../code-first/prepare';
 import { SiteMapper } from '../code-first/sandbox';
 import { calledServers } from '../../common/workflow/graph';
+import { EventStream } from './event-stream';
 
 /** A pinned definition version made ready for its runs: parsed and validated, or evaluated from its bundle. */
 type Pinned =
@@ -72,6 +73,8 @@ export class Host {
   private readonly pinned = new Map<string, Pinned | string>();
   /** The servers() read in progress, shared by the calls that come meanwhile. */
   private listing?: Promise<ServerInfo[]>;
+  /** The dashboard's event stream, opened on the first request for it. */
+  private stream?: Promise<EventStream>;
 
   private constructor(
     private readonly options: HostOptions,
@@ -317,6 +320,12 @@ export class Host {
     return orchestrate(line, openWorkspace(this.workspace.folder, this.workspace.dataDir), this.registry);
   }
 
+  /** The URL of the run events as Server-Sent Events (see EventStream): one stream for every client, opened once. */
+  async eventStream(): Promise<{ url: string }> {
+    this.stream ??= EventStream.open(this.store);
+    return { url: (await this.stream).url };
+  }
+
   /** Starts a catalog server to list its capabilities (runs code from a registry: never in an untrusted workspace). */
   introspect(params: RegistryIntrospectParams): Promise<Capabilities> {
     this.refuseIfRestricted('start a server from the registry');
@@ -351,6 +360,7 @@ export class Host {
 
   /** Stops executing: runs still open stay open in the journal, resumed by the next host. */
   async close(): Promise<void> {
+    await (await this.stream?.catch(() => undefined))?.close();
     this.engine.close();
     await this.pool.closeAll();
     await this.registry.close();

@@ -42,6 +42,7 @@ export function serve(host: Host, connection: MessageConnection): () => void {
   connection.onRequest(Requests.registryShow, handle((p) => host.registry.show(p.name)));
   connection.onRequest(Requests.registrySources, handle((p) => host.registry.sources(p.tokens)));
   connection.onRequest(Requests.registryIntrospect, handle((p) => host.introspect(p)));
+  connection.onRequest(Requests.eventStream, handle(() => host.eventStream()));
   const stopEvents = host.store.subscribe((event) => void connection.sendNotification(Notifications.event, event).catch(() => undefined));
   const stopProgress = host.engine.onProgress((notice) => void connection.sendNotification(Notifications.progress, notice).catch(() => undefined));
   const stopStatus = host.pool.onStatus((status) => void connection.sendNotification(Notifications.serverStatus, status).catch(() => undefined));

@@ -45,6 +45,7 @@ type Listener = (event: RunEvent) => void;
  */
 export class Store {
   private readonly listeners = new Set<Listener>();
+  private notifiedSeq = 0;
   private bytesSinceSnapshot = 0;
   private snapshotting: Promise<void> | undefined;
   private closed = false;
@@ -176,6 +177,7 @@ export class Store {
       for (const event of events) {
         if (!isRunEvent(event)) continue;
         if (event.type === 'WorkflowStarted' && event.source !== undefined) this.definitions.add(event.definitionHash);
+        this.notifiedSeq = event.seq;
         for (const listener of this.listeners) {
           try {
             listener(event);
@@ -213,6 +215,14 @@ export class Store {
       this.projectionScheduled = true;
       setImmediate(() => this.project(false));
     }
+  }
+
+  /**
+   * The seq of the last event given to the listeners, 0 before the first. Listeners get events in durable order,
+   * which is not always seq order (a new run's first event goes ahead of the other runs' waiting ones).
+   */
+  get lastNotifiedSeq(): number {
+    return this.notifiedSeq;
   }
 
   /** Calls `listener` with every event once it is durable; returns the unsubscribe function. */

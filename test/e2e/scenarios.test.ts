@@ -340,7 +340,8 @@ describe('e2e scenarios: runs that wait (approval, a killed sidecar)', function 
   it('follows a run live in the Runs Dashboard (a webview in the panel) and rejects its approval from the row', async () => {
     await vscode().waitForLog(/connected to host pid \d+/, 60_000);
     await vscode().runCommand('OpenConductor: Show Runs Dashboard');
-    const frame = await vscode().webviewFrame('.dashboard', 60_000);
+    // The page reads the events straight from the sidecar (its CSP allowing that one loopback origin).
+    const frame = await vscode().webviewFrame('.dashboard[data-stream="direct"]', 60_000);
     const runId = await runFromPalette(vscode(), 'approve-then-remember.workflow.yaml');
     const review = frame.locator(`[data-run="${runId}"] [data-step="review"]`);
     await review.locator('[data-action="reject"]').waitFor({ timeout: 60_000 });
@@ -394,6 +395,9 @@ describe('e2e scenarios: runs that wait (approval, a killed sidecar)', function 
     for (const [id, row] of done.steps) assert.match(row.description, /^completed/, `${id}: ${describeRow(row)}`);
     assert.match(done.run.icon, /codicon-pass/);
     await vscode().screenshot('restart-run-completed');
+    // The dashboard (open in the panel since the previous scenario) reloaded with the new sidecar's stream.
+    const dashboard = await vscode().webviewFrame('.dashboard[data-stream="direct"]', 30_000);
+    await dashboard.locator(`[data-run="${runId}"] .run-row[data-status="completed"]`).waitFor({ timeout: 30_000 });
 
     // The journal: the call before the kill ran once (not again after the restart), the timer fired once and not early.
     const events = await cli<RunEvent[]>(workspace, ['runs', 'history', runId]);

@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict';
 import type { RunEvent } from '../../common/events';
 import { IDEMPOTENCY_KEY_META } from '../../sidecar/engine/calls';
-import type { Host } from '../../sidecar/host/host';
-import { TestWorkspace } from '../support/host';
+import { hostPerTest } from '../support/host';
 
 /** Policies, compensation, approvals, timers and signals, in a real host against real MCP servers. */
 describe('durable execution features', function () {
   this.timeout(60_000);
-  let ws: TestWorkspace;
-  let host: Host;
-
-  beforeEach(async () => {
-    ws = new TestWorkspace();
-    host = await ws.open();
-  });
-  afterEach(async () => {
-    await host.close();
-    ws.remove();
-  });
+  const t = hostPerTest();
 
   async function run(name: string, body: string, inputs: Record<string, string> = {}): Promise<{ runId: string; events: RunEvent[]; status: string }> {
-    const { runId } = await host.start({ file: ws.workflow(name, body), inputs: { text: inputs } });
-    const outcome = await host.wait(runId, false);
-    return { runId, events: host.history(runId), status: outcome.status };
+    const { runId } = await t.host.start({ file: t.ws.workflow(name, body), inputs: { text: inputs } });
+    const outcome = await t.host.wait(runId, false);
+    return { runId, events: t.host.history(runId), status: outcome.status };
   }
 
   const types = (events: RunEvent[], step?: string): string[] => events.filter((e) => !step || ('step' in e && e.step === step)).map((e) => e.type);
@@ -41,7 +30,7 @@ describe('durable execution features', function () {
       );
       assert.equal(status, 'completed');
       assert.deepEqual(types(events, 'flaky'), ['StepScheduled', 'StepAttemptFailed', 'StepScheduled', 'StepAttemptFailed', 'StepScheduled', 'StepCompleted']);
-      const calls = ws.calls();
+      const calls = t.ws.calls();
       assert.equal(calls.length, 3);
       assert.deepEqual(new Set(calls.map((c) => c.meta?.[IDEMPOTENCY_KEY_META])), new Set([`${runId}/flaky`]));
       // 100ms before the second attempt, 200ms before the third.
@@ -52,7 +41,7 @@ describe('durable execution features', function () {
         [1, 'ToolError'],
         [2, 'ToolError'],
       ]);
-      const details = host.get(runId).steps[0];
+      const details = t.host.get(runId).steps[0];
       assert.equal(details.attempts, 3);
       assert.equal(details.failedAttempts, 2);
     });
@@ -149,14 +138,14 @@ steps:
       const errors = (first.events.filter((e) => e.type === 'StepAttemptFailed' || e.type === 'StepFailed') as Array<{ error: { type: string } }>).map((e) => e.error.type);
       assert.ok(errors.includes('Timeout'));
       assert.ok(errors.includes('CircuitOpen'), `the breaker opened: ${errors.join(', ')}`);
-      assert.equal(host.store.breaker('rec')?.state, 'open');
-      assert.match(host.store.breaker('rec')!.reason, /2 of the last 2 calls failed|a trial call failed/);
+      assert.equal(t.host.store.breaker('rec')?.state, 'open');
+      assert.match(t.host.store.breaker('rec')!.reason, /2 of the last 2 calls failed|a trial call failed/);
 
       await new Promise((r) => setTimeout(r, 350));
       const good = await run('good', `steps:\n  - id: ok\n    server: rec\n    tool: record\n    with: { value: fine }\n`);
       assert.equal(good.status, 'completed');
-      assert.equal(host.store.breaker('rec')?.state, 'closed');
-      assert.match(host.store.breaker('rec')!.reason, /trial call\(s\) succeeded/);
+      assert.equal(t.host.store.breaker('rec')?.state, 'closed');
+      assert.match(t.host.store.breaker('rec')!.reason, /trial call\(s\) succeeded/);
     });
   });
 
@@ -190,7 +179,7 @@ steps:
       const { events, status } = await run('saga', saga('5'));
       assert.equal(status, 'failed');
       assert.deepEqual(
-        ws.calls().map((c) => c.value),
+        t.ws.calls().map((c) => c.value),
         ['reserve', 'charge a', 'charge b', 'ship', 'refund b (charge b)', 'refund a (charge a)', 'undo reserve'],
       );
       const compensations = events.filter((e) => e.type.startsWith('Compensation')).map((e) => `${e.type}:${'step' in e ? e.step : ''}${'index' in e && e.index !== undefined ? `[${e.index}]` : ''}`);
@@ -203,14 +192,14 @@ steps:
         'CompensationCompleted:reserve',
       ]);
       assert.equal(events.at(-1)!.type, 'WorkflowFailed');
-      const keys = ws.calls().slice(4).map((c) => c.meta?.[IDEMPOTENCY_KEY_META]);
+      const keys = t.ws.calls().slice(4).map((c) => c.meta?.[IDEMPOTENCY_KEY_META]);
       assert.ok(keys.every((k) => typeof k === 'string' && /\/compensate\/(charge\/[01]|reserve)$/.test(k)));
     });
 
     it('does not compensate a run that completes', async () => {
       const { status } = await run('saga-ok', saga('0'));
       assert.equal(status, 'completed');
-      assert.deepEqual(ws.calls().map((c) => c.value), ['reserve', 'charge a', 'charge b', 'ship']);
+      assert.deepEqual(t.ws.calls().map((c) => c.value), ['reserve', 'charge a', 'charge b', 'ship']);
     });
   });
 
@@ -232,35 +221,35 @@ steps:
     needs: review
     with: { value: "\${{ format('deploy, approved by {0}', steps.review.output.by) }}" }
 `;
-      const { runId } = await host.start({ file: ws.workflow('approve', body) });
-      const waiting = await host.wait(runId, true);
+      const { runId } = await t.host.start({ file: t.ws.workflow('approve', body) });
+      const waiting = await t.host.wait(runId, true);
       assert.equal(waiting.waiting, true);
-      const review = host.get(runId).steps.find((s) => s.id === 'review')!;
+      const review = t.host.get(runId).steps.find((s) => s.id === 'review')!;
       assert.equal(review.status, 'waiting');
       assert.deepEqual(review.waiting, { approval: { message: 'Deploy prepare?' } });
-      await assert.rejects(host.decide(runId, 'deploy', true), /not an approval step/);
-      await host.decide(runId, 'review', true, 'looks good');
-      const done = await host.wait(runId, false);
+      await assert.rejects(t.host.decide(runId, 'deploy', true), /not an approval step/);
+      await t.host.decide(runId, 'review', true, 'looks good');
+      const done = await t.host.wait(runId, false);
       assert.equal(done.status, 'completed');
-      assert.deepEqual(ws.calls().map((c) => c.value), ['prepare', 'deploy, approved by user']);
-      assert.deepEqual(host.get(runId).steps[1].output, { approved: true, by: 'user', comment: 'looks good' });
-      await assert.rejects(host.decide(runId, 'review', true), /has ended \(completed\)/);
+      assert.deepEqual(t.ws.calls().map((c) => c.value), ['prepare', 'deploy, approved by user']);
+      assert.deepEqual(t.host.get(runId).steps[1].output, { approved: true, by: 'user', comment: 'looks good' });
+      await assert.rejects(t.host.decide(runId, 'review', true), /has ended \(completed\)/);
 
-      const second = await host.start({ file: ws.workflow('approve', body) });
-      await host.wait(second.runId, true);
-      await host.decide(second.runId, 'review', false, 'not today');
-      const rejected = await host.wait(second.runId, false);
+      const second = await t.host.start({ file: t.ws.workflow('approve', body) });
+      await t.host.wait(second.runId, true);
+      await t.host.decide(second.runId, 'review', false, 'not today');
+      const rejected = await t.host.wait(second.runId, false);
       assert.equal(rejected.status, 'failed');
       assert.equal(rejected.error?.type, 'Rejected');
       assert.match(rejected.error!.message, /rejected: not today/);
-      assert.deepEqual(ws.calls().map((c) => c.value).slice(2), ['prepare', 'unprepare']);
+      assert.deepEqual(t.ws.calls().map((c) => c.value).slice(2), ['prepare', 'unprepare']);
     });
 
     it('decides an approval when its timeout passes', async () => {
       const { events, status, runId } = await run('timeout', `steps:\n  - id: review\n    approval: { timeout: 300ms, onTimeout: approve }\n`);
       assert.equal(status, 'completed');
       assert.deepEqual(types(events, 'review'), ['ApprovalRequested', 'ApprovalResolved', 'StepCompleted']);
-      assert.deepEqual(host.get(runId).steps[0].output, { approved: true, by: 'timeout', comment: null });
+      assert.deepEqual(t.host.get(runId).steps[0].output, { approved: true, by: 'timeout', comment: null });
     });
 
     it('waits for a duration and until a time', async () => {
@@ -303,15 +292,15 @@ steps:
     needs: shipped
     with: { value: "\${{ format('{0} / {1}', steps.paid.output.amount, steps.shipped.output) }}" }
 `;
-      const { runId } = await host.start({ file: ws.workflow('signals', body) });
-      await host.signal(runId, 'payment', { amount: 42 }); // before `paid` waits: kept
-      while (host.get(runId).steps.find((s) => s.id === 'shipped')!.status !== 'waiting') await host.wait(runId, true).then(() => new Promise((r) => setTimeout(r, 20)));
-      assert.equal(host.get(runId).steps.find((s) => s.id === 'paid')!.status, 'completed');
-      await host.signal(runId, 'shipment', 'parcel 7');
-      const done = await host.wait(runId, false);
+      const { runId } = await t.host.start({ file: t.ws.workflow('signals', body) });
+      await t.host.signal(runId, 'payment', { amount: 42 }); // before `paid` waits: kept
+      while (t.host.get(runId).steps.find((s) => s.id === 'shipped')!.status !== 'waiting') await t.host.wait(runId, true).then(() => new Promise((r) => setTimeout(r, 20)));
+      assert.equal(t.host.get(runId).steps.find((s) => s.id === 'paid')!.status, 'completed');
+      await t.host.signal(runId, 'shipment', 'parcel 7');
+      const done = await t.host.wait(runId, false);
       assert.equal(done.status, 'completed');
-      assert.deepEqual(ws.calls().map((c) => c.value), ['42 / parcel 7']);
-      const run = host.get(runId);
+      assert.deepEqual(t.ws.calls().map((c) => c.value), ['42 / parcel 7']);
+      const run = t.host.get(runId);
       assert.deepEqual(run.signals.map((s) => [s.name, s.taken]), [
         ['payment', true],
         ['shipment', true],
@@ -329,8 +318,8 @@ steps:
 
   describe('cancellation', () => {
     it('cancels calls in flight and waits, compensates, and ends cancelled', async () => {
-      const { runId } = await host.start({
-        file: ws.workflow(
+      const { runId } = await t.host.start({
+        file: t.ws.workflow(
           'cancel',
           `steps:
   - id: book
@@ -349,18 +338,18 @@ steps:
 `,
         ),
       });
-      while (!host.get(runId).steps.some((s) => s.id === 'slow' && s.status === 'running')) await new Promise((r) => setTimeout(r, 20));
-      await host.cancel(runId, 'changed my mind');
-      const done = await host.wait(runId, false);
+      while (!t.host.get(runId).steps.some((s) => s.id === 'slow' && s.status === 'running')) await new Promise((r) => setTimeout(r, 20));
+      await t.host.cancel(runId, 'changed my mind');
+      const done = await t.host.wait(runId, false);
       assert.equal(done.status, 'cancelled');
-      const run = host.get(runId);
+      const run = t.host.get(runId);
       assert.deepEqual(run.steps.map((s) => [s.id, s.status, s.error?.type]), [
         ['book', 'completed', undefined],
         ['slow', 'failed', 'Cancelled'],
         ['review', 'failed', 'Cancelled'],
       ]);
-      assert.deepEqual(ws.calls().map((c) => c.value).filter((v) => v !== 'slow'), ['book', 'unbook']);
-      const history = host.history(runId).map((e) => e.type);
+      assert.deepEqual(t.ws.calls().map((c) => c.value).filter((v) => v !== 'slow'), ['book', 'unbook']);
+      const history = t.host.history(runId).map((e) => e.type);
       assert.ok(history.indexOf('WorkflowCancelRequested') < history.indexOf('CompensationScheduled'));
       assert.equal(history.at(-1), 'WorkflowCancelled');
     });

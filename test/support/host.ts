@@ -63,3 +63,17 @@ export class TestWorkspace {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** A fresh workspace and a host over it for each test of the calling describe block; the host is closed and the workspace removed after each. */
+export function hostPerTest(): { ws: TestWorkspace; host: Host } {
+  const current = {} as { ws: TestWorkspace; host: Host };
+  beforeEach(async () => {
+    current.ws = new TestWorkspace();
+    current.host = await current.ws.open();
+  });
+  afterEach(async () => {
+    await current.host.close();
+    current.ws.remove();
+  });
+  return current;
+}

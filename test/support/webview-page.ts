@@ -48,14 +48,14 @@ const HOST_SHIM = `(() => {
   window.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective + ' ' + e.blockedURI));
 })();`;
 
-/** Opens dist/webview/<app>.js in chromium, served over loopback like VS Code serves webview resources. */
-export async function openWebviewApp(app: string, browser?: Browser): Promise<WebviewApp> {
+/** Opens dist/webview/<app>.js in chromium, served over loopback like VS Code serves webview resources; `connect` as the extension gives it. */
+export async function openWebviewApp(app: string, browser?: Browser, connect?: string[]): Promise<WebviewApp> {
   ensureBuilt(app);
   const nonce = randomBytes(16).toString('base64');
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(webviewPage({ cspSource: origin, script: `${origin}/${app}.js`, style: `${origin}/${app}.css`, nonce, title: app }));
+      res.writeHead(200, { 'content-type': 'text/html' }).end(webviewPage({ cspSource: origin, script: `${origin}/${app}.js`, style: `${origin}/${app}.css`, nonce, title: app, connect }));
       return;
     }
     const file = path.join(DIST, path.basename(url.pathname));

@@ -27,7 +27,7 @@ describe('runs dashboard webview', function () {
     host = await ws.open();
     app = await openWebviewApp('dashboard', browser);
     const send = (message: DashboardMessage) => void app.send(message);
-    send({ type: 'snapshot', runs: [], details: [], trusted: true, sidecar: 'ready' });
+    send({ type: 'snapshot', runs: [], details: [], trusted: true, sidecar: 'ready', lastEvent: 0 });
     stop = host.store.subscribe((event) => send({ type: 'events', events: [event] }));
   });
   afterEach(async () => {
@@ -128,7 +128,7 @@ describe('runs dashboard webview', function () {
     const fresh = await openWebviewApp('dashboard', browser);
     try {
       const summary = host.list({ limit: 10 });
-      await fresh.send({ type: 'snapshot', runs: summary, details: [], trusted: false, sidecar: 'ready' } satisfies DashboardMessage);
+      await fresh.send({ type: 'snapshot', runs: summary, details: [], trusted: false, sidecar: 'ready', lastEvent: host.store.lastNotifiedSeq } satisfies DashboardMessage);
       const runRow = fresh.page.locator(`[data-run="${runId}"] .run-row`);
       await runRow.click();
       assert.deepEqual((await fresh.posted()).at(-1), { type: 'details', runId });
@@ -140,5 +140,70 @@ describe('runs dashboard webview', function () {
     } finally {
       await fresh.close();
     }
+  });
+
+  describe('reading the events straight from the sidecar', () => {
+    const chain = `steps:
+  - id: one
+    server: everything
+    tool: echo
+    with: { message: one }
+  - id: two
+    needs: one
+    server: everything
+    tool: echo
+    with: { message: two }
+`;
+    /** A page given the stream as the extension gives it (its origin in the CSP), and no relayed events. */
+    const directPage = async (lastEvent: number) => {
+      const { url } = await host.eventStream();
+      const page = await openWebviewApp('dashboard', browser, [new URL(url).origin]);
+      await page.send({ type: 'snapshot', runs: [], details: [], trusted: true, sidecar: 'ready', lastEvent, stream: url } satisfies DashboardMessage);
+      return page;
+    };
+
+    it('follows a run with no event relayed by the extension, under a CSP that allows the stream\'s origin only', async () => {
+      const page = await directPage(host.store.lastNotifiedSeq);
+      try {
+        await page.page.locator('.dashboard[data-stream="direct"]').waitFor();
+        const { runId } = await host.start({ file: ws.workflow('direct', chain) });
+        await page.page.locator(`[data-run="${runId}"] .run-row[data-status="completed"]`).waitFor();
+        for (const step of host.get(runId).steps) assert.equal(await page.page.locator(`[data-run="${runId}"] [data-step="${step.id}"]`).getAttribute('data-status'), step.status);
+        assert.deepEqual(await page.violations(), []);
+      } finally {
+        await page.close();
+      }
+    });
+
+    it('folds nothing it read directly until the relayed events reach where its connection began; then each event once', async () => {
+      // Events the page has not had from the extension yet: the stream's hello names the last of them.
+      const { runId: before } = await host.start({ file: ws.workflow('before', chain) });
+      await until(() => host.get(before).status === 'completed', 'the first run to complete', 30_000);
+      const earlier = host.history(before);
+      const page = await directPage(0);
+      try {
+        const { runId } = await host.start({ file: ws.workflow('after', chain) });
+        await until(() => host.get(runId).status === 'completed', 'the second run to complete', 30_000);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(await page.page.locator(`[data-run="${runId}"]`).count(), 0, 'direct events folded before the relayed ones caught up');
+        assert.equal(await page.page.locator('.dashboard').getAttribute('data-stream'), 'relayed');
+        // The extension relays what it had not: the first run's events (the gate opens at the last), then the second's.
+        await page.send({ type: 'events', events: earlier } satisfies DashboardMessage);
+        const later = host.history(runId);
+        await page.send({ type: 'events', events: later.slice(0, 2) } satisfies DashboardMessage);
+        await page.page.locator(`[data-run="${before}"] .run-row[data-status="completed"]`).waitFor();
+        // The rest of the second run comes through both: folded once each, it ends as the host says.
+        await page.send({ type: 'events', events: later.slice(2) } satisfies DashboardMessage);
+        await page.page.locator(`[data-run="${runId}"] .run-row[data-status="completed"]`).waitFor();
+        assert.match((await page.page.locator(`[data-run="${runId}"] .run-row`).textContent()) ?? '', /2\/2/);
+        // From now on the direct events alone keep the page current.
+        await page.page.locator('.dashboard[data-stream="direct"]').waitFor();
+        const { runId: third } = await host.start({ file: ws.workflow('third', chain) });
+        await page.page.locator(`[data-run="${third}"] .run-row[data-status="completed"]`).waitFor();
+        assert.deepEqual(await page.violations(), []);
+      } finally {
+        await page.close();
+      }
+    });
   });
 });

@@ -53,9 +53,12 @@ export function App({ store }: { store: DashboardStore }) {
   };
 
   return (
-    <div className="dashboard">
+    <div className="dashboard" data-stream={store.direct ? 'direct' : 'relayed'}>
       <header className="bar">
-        <span className={`sidecar sidecar-${store.sidecar}`} title="The sidecar that runs workflows">
+        <span
+          className={`sidecar sidecar-${store.sidecar}`}
+          title={`The sidecar that runs workflows. Events ${store.direct ? 'come straight from it' : 'are relayed by the extension'}.`}
+        >
           ● sidecar {store.sidecar}
         </span>
         <span className="count" data-count="running">

@@ -1,15 +1,20 @@
 import { type DashboardMessage, FRAME_MS } from '../../common/dashboard';
+import type { RunEvent } from '../../common/events';
 import { LiveRuns } from '../../common/live-runs';
 import type { RunDetails, RunSummary } from '../../common/runs';
+import { StreamGate } from '../../common/stream-gate';
 
 
 /**
- * The dashboard's copy of the runs: the extension's messages folded with the same LiveRuns the extension uses. Each
+ * The dashboard's copy of the runs: the extension's messages (and the sidecar's events, read directly) folded with
+ * the same LiveRuns the extension uses. Each
  * run and step has a version that changes with it, so that only its rows render again; and the page renders at most
  * once per frame, however many events a burst brings (the first change after a quiet frame renders at once).
  */
 export class DashboardStore {
   private live = new LiveRuns();
+  private readonly gate = new StreamGate();
+  private source?: EventSource;
   private readonly versions = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private frame = 0;
@@ -31,16 +36,15 @@ export class DashboardStore {
         this.sidecar = message.sidecar;
         this.loaded = true;
         this.load(message.runs, message.details);
+        this.gate.relayedEvent(message.lastEvent);
+        if (message.stream) this.readDirectly(message.stream);
         break;
       case 'list':
         this.load(message.runs, message.details);
         break;
       case 'events':
-        for (const event of message.events) {
-          if (this.live.apply(event) !== 'applied') continue;
-          this.bump(event.runId);
-          if ('step' in event) this.bump(`${event.runId}/${event.step}`);
-        }
+        for (const event of message.events) this.gate.relayedEvent(event.seq);
+        this.fold(message.events);
         break;
       case 'run':
         this.bumpRun(this.live.put(message.run).id);
@@ -49,6 +53,48 @@ export class DashboardStore {
         this.sidecar = message.state;
         break;
     }
+    this.changed();
+  }
+
+  /**
+   * Reads the run events straight from the sidecar as well (Server-Sent Events): they come sooner than the
+   * extension's messages, which pass through the extension host and the workbench. The gate says when they may be
+   * folded; until then, and whenever the connection is down, the extension's messages alone keep the page current.
+   */
+  private readDirectly(url: string): void {
+    this.source?.close();
+    const direct = new EventSource(url);
+    this.source = direct;
+    direct.addEventListener('hello', (message) => {
+      this.gate.hello(Number(JSON.parse((message as MessageEvent<string>).data).after));
+      this.changed();
+    });
+    direct.addEventListener('message', (message) => {
+      if (!this.gate.usable) return;
+      this.fold(JSON.parse(message.data as string) as RunEvent[]);
+      this.changed();
+    });
+    direct.addEventListener('error', () => {
+      this.gate.lost();
+      this.changed();
+    });
+  }
+
+  /** Whether events come straight from the sidecar now (else the extension's messages alone bring them). */
+  get direct(): boolean {
+    return this.gate.usable;
+  }
+
+  /** Folds events into the runs (each once: a copy already folded is stale) and marks their rows to render. */
+  private fold(events: RunEvent[]): void {
+    for (const event of events) {
+      if (this.live.apply(event) !== 'applied') continue;
+      this.bump(event.runId);
+      if ('step' in event) this.bump(`${event.runId}/${event.step}`);
+    }
+  }
+
+  private changed(): void {
     this.version++;
     // The first change after a quiet frame renders at once; more within the frame wait for the next one, together.
     if (this.frame) return;
