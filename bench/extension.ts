@@ -300,6 +300,8 @@ interface Seen {
   dashboard: Latencies;
   /** Event → its message reaching the dashboard page, per event. */
   arrivals: number[];
+  /** Whether the dashboard read the events straight from the sidecar (else only through the extension). */
+  direct?: boolean;
 }
 
 /** One VS Code session showing `mode`, observing RUNS runs. */
@@ -316,7 +318,9 @@ async function eventSession(mode: Mode): Promise<Seen> {
     let frame: Awaited<ReturnType<VsCode['webviewFrame']>> | undefined;
     if (mode !== 'tree') {
       await vscode.runCommand('OpenConductor: Show Runs Dashboard');
-      frame = await vscode.webviewFrame('.dashboard', 60_000);
+      // The page reloads once the sidecar says where its event stream is.
+      frame = await vscode.webviewFrame('.dashboard[data-stream="direct"]', 30_000).catch(() => vscode.webviewFrame('.dashboard', 60_000));
+      seen.direct = (await frame.locator('.dashboard').getAttribute('data-stream')) === 'direct';
     }
     for (let r = 0; r < RUNS; r++) {
       // Each run: started from the palette, shown while its gate waits, observed, then approved.
@@ -385,11 +389,12 @@ async function eventPhase(): Promise<Row[]> {
   const seen = {} as Record<Mode, Seen>;
   const modes = (process.env.BENCH_MODES?.split(',') ?? MODES) as Mode[];
   for (const mode of modes) seen[mode] = await eventSession(mode);
+  const direct = (s: Seen): Row => ['  the page read the events straight from the sidecar (through code-server\'s port proxy)', s.direct ? 'yes' : 'NO: only through the extension', ''];
   const transit = (arrivals: number[]): Row => ['  event → the copy the extension relays reaches the page (the page folds whichever copy comes first), p50 / p95', arrivals.length ? `${ms(percentile(arrivals, 0.5))} / ${ms(percentile(arrivals, 0.95))}` : 'n/a', ''];
   return [
-    ...(seen.dashboard ? [...seen.dashboard.dashboard.rows('dashboard (the Runs view collapsed)'), transit(seen.dashboard.arrivals)] : []),
+    ...(seen.dashboard ? [...seen.dashboard.dashboard.rows('dashboard (the Runs view collapsed)'), direct(seen.dashboard), transit(seen.dashboard.arrivals)] : []),
     ...(seen.tree ? seen.tree.tree.rows('Runs tree view (no dashboard)') : []),
-    ...(seen.both ? [...seen.both.dashboard.rows('dashboard, the Runs view also on screen'), transit(seen.both.arrivals), ...seen.both.tree.rows('Runs tree view, the dashboard also on screen')] : []),
+    ...(seen.both ? [...seen.both.dashboard.rows('dashboard, the Runs view also on screen'), direct(seen.both), transit(seen.both.arrivals), ...seen.both.tree.rows('Runs tree view, the dashboard also on screen')] : []),
   ];
 }
 

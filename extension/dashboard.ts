@@ -35,13 +35,16 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
     this.disposables.push(model.onDidChange((change) => (change.kind === 'event' ? this.queue(leanEvent(change.event)) : this.broadcast(messageOf(change)))));
     const offState = sidecar.onState((state) => this.broadcast({ type: 'sidecar', state }));
     const offConnect = sidecar.onConnect((connection) => {
-      connection.sendRequest(Requests.eventStream, undefined).then(
-        ({ url }) => this.useStream(url),
-        (error: unknown) => {
-          this.log.warn(`dashboard: the sidecar serves no event stream (${error instanceof Error ? error.message : String(error)}); events come through the extension`);
-          this.useStream(undefined);
-        },
-      );
+      connection
+        .sendRequest(Requests.eventStream, undefined)
+        .then(({ url }) => reachable(url))
+        .then(
+          (url) => this.useStream(url),
+          (error: unknown) => {
+            this.log.warn(`dashboard: no direct event stream (${error instanceof Error ? error.message : String(error)}); events come through the extension`);
+            this.useStream(undefined);
+          },
+        );
     });
     this.disposables.push({ dispose: offState }, { dispose: offConnect });
   }
@@ -179,4 +182,14 @@ function messageOf(change: Exclude<RunsChange, { kind: 'event' }>): DashboardMes
     case 'list':
       return { type: 'list', runs: change.runs, details: change.details.map(leanRun) };
   }
+}
+
+/**
+ * The stream's URL as the page can reach it: the sidecar listens on the extension host's machine, and the page may be
+ * elsewhere (a remote window, code-server in a browser): VS Code forwards the port (or proxies it) and says where.
+ */
+async function reachable(url: string): Promise<string> {
+  const local = new URL(url);
+  const base = await vscode.env.asExternalUri(vscode.Uri.parse(`${local.protocol}//${local.host}/`));
+  return new URL(`${local.pathname.slice(1)}${local.search}`, base.toString(true)).toString();
 }

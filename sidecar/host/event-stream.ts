@@ -67,7 +67,9 @@ function serveEvents(source: EventFeed, request: http.IncomingMessage, response:
   const origin = request.headers.origin;
   response.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-store',
+    // no-transform: a proxy on the way (code-server's port proxy, say) must not compress, and so hold back, the events.
+    'Cache-Control': 'no-store, no-transform',
+    'X-Accel-Buffering': 'no',
     // The token is the credential, not the origin: a webview's origin differs between VS Code's hosts.
     ...(origin && { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' }),
   });

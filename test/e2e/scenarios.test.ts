@@ -340,7 +340,8 @@ describe('e2e scenarios: runs that wait (approval, a killed sidecar)', function 
   it('follows a run live in the Runs Dashboard (a webview in the panel) and rejects its approval from the row', async () => {
     await vscode().waitForLog(/connected to host pid \d+/, 60_000);
     await vscode().runCommand('OpenConductor: Show Runs Dashboard');
-    // The page reads the events straight from the sidecar (its CSP allowing that one loopback origin).
+    // The page reads the events straight from the sidecar, at the address VS Code gives for its port (here code-server's
+    // port proxy), its CSP allowing that one origin.
     const frame = await vscode().webviewFrame('.dashboard[data-stream="direct"]', 60_000);
     const runId = await runFromPalette(vscode(), 'approve-then-remember.workflow.yaml');
     const review = frame.locator(`[data-run="${runId}"] [data-step="review"]`);

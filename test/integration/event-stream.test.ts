@@ -77,6 +77,8 @@ describe('the sidecar\'s event stream (Server-Sent Events for the runs dashboard
     try {
       assert.equal(stream.status, 200);
       assert.match(String(stream.headers['content-type']), /^text\/event-stream/);
+      // A proxy on the way (code-server's port proxy) would otherwise compress, and so hold back, the events.
+      assert.match(String(stream.headers['cache-control']), /\bno-transform\b/);
       assert.equal(stream.headers['access-control-allow-origin'], 'vscode-webview://abc');
       await until(() => stream.frames.length >= 1, 'the hello');
       assert.deepEqual(stream.frames[0], { event: 'hello', data: JSON.stringify({ after: t.host.history(before).at(-1)!.seq }) });
