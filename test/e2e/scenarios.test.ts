@@ -142,6 +142,8 @@ describe('e2e scenario: add a server from the registry to .vscode/mcp.json', fun
     // A server published to the replayed registry whose package is the real server-everything, needing a secret.
     const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/package.json'), 'utf8')) as { version: string }).version;
     const secret = 'e2e-secret-value-0417';
+    const listed = async () => Number(/^(\d+)/.exec((await vscode().treeRows('Registry')).find((r) => r.label === 'official')?.description ?? '')?.[1]);
+    const before = await listed();
     official!.publish({
       $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
       name: 'io.github.example/e2e-everything',
@@ -150,7 +152,8 @@ describe('e2e scenario: add a server from the registry to .vscode/mcp.json', fun
       packages: [{ registryType: 'npm', identifier: '@modelcontextprotocol/server-everything', version, transport: { type: 'stdio' }, environmentVariables: [{ name: 'E2E_API_KEY', description: 'An API key for the e2e test', isRequired: true, isSecret: true }] }],
     });
     await vscode().runCommand('OpenConductor: Sync Registries');
-    await vscode().waitForNotification(/servers in the catalog\./, 90_000);
+    // The Registry view counts it once the sync is done (a toast of the earlier sync may still be on screen).
+    await poll(async () => (await listed()) === before + 1 || undefined, `the Registry view to count ${before + 1} official records`, 90_000);
     await vscode().runCommand('OpenConductor: Search Registry…');
     const { page } = vscode();
     await page.locator('.quick-input-widget .quick-input-box input').fill('e2e-everything');
