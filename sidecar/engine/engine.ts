@@ -10,6 +10,7 @@ import { newRunId } from './ids';
 import type { Execution, PreparedDefinition } from './execution';
 import { RunRequestError, type RunEnvironment, type RunResult } from './run';
 import { TimerQueue } from './timers';
+import { Listeners } from '../../common/listeners';
 
 /** How long a call may run before its StepScheduled is journaled on its own: a quick call's start is written with its end. */
 const HOLD_BACK_MS = 50;
@@ -58,7 +59,7 @@ export interface EngineOptions {
 export class Engine {
   private readonly runs = new Map<string, Execution>();
   private readonly breakers = new Map<string, { breaker: CircuitBreaker; gate: BreakerGate; explicit: boolean }>();
-  private readonly progressListeners = new Set<(notice: ProgressNotice) => void>();
+  private readonly progressListeners = new Listeners<ProgressNotice>();
   private readonly waiters = new Map<string, Array<(outcome: RunOutcome) => void>>();
   private readonly unsubscribe: () => void;
   private readonly env: RunEnvironment;
@@ -82,7 +83,7 @@ export class Engine {
       now,
       progress: (runId, step, index, progress, total, message) => {
         const notice: ProgressNotice = { runId, step, progress, ...(index !== undefined && { index }), ...(total !== undefined && { total }), ...(message !== undefined && { message }) };
-        for (const listener of this.progressListeners) listener(notice);
+        this.progressListeners.emit(notice);
       },
       env: options.env ?? process.env,
       changed: (runId) => this.changed(runId),
@@ -194,8 +195,7 @@ export class Engine {
 
   /** Calls `listener` with tools' progress reports; returns the unsubscribe function. */
   onProgress(listener: (notice: ProgressNotice) => void): () => void {
-    this.progressListeners.add(listener);
-    return () => this.progressListeners.delete(listener);
+    return this.progressListeners.add(listener);
   }
 
   /** Stops timers and event routing; runs still open stay open in the journal, to be resumed later. */

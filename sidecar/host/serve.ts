@@ -1,13 +1,13 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
+import { ResponseError, type MessageConnection, type NotificationType } from 'vscode-jsonrpc/node';
 import { Notifications, Requests, type HostErrorData } from '../../common/protocol';
 import { DataDirectoryBusyError } from '../store/lock';
 import { RegistryError } from '../registry/errors';
 import { hostAddress, messageConnection } from './connect';
 import { HostError, type Host } from './host';
 
-/** Serves a host's JSON-RPC surface on one connection: requests answered, every event and progress report pushed. */
+/** Serves a host's JSON-RPC surface on one connection: requests answered, every event and progress report pushed until it closes. */
 export function serve(host: Host, connection: MessageConnection): () => void {
   const handle =
     <P, R>(fn: (params: P) => R | Promise<R>) =>
@@ -43,17 +43,27 @@ export function serve(host: Host, connection: MessageConnection): () => void {
   connection.onRequest(Requests.registrySources, handle((p) => host.registry.sources(p.tokens)));
   connection.onRequest(Requests.registryIntrospect, handle((p) => host.introspect(p)));
   connection.onRequest(Requests.eventStream, handle(() => host.eventStream()));
-  const stopEvents = host.store.subscribe((event) => void connection.sendNotification(Notifications.event, event).catch(() => undefined));
-  const stopProgress = host.engine.onProgress((notice) => void connection.sendNotification(Notifications.progress, notice).catch(() => undefined));
-  const stopStatus = host.pool.onStatus((status) => void connection.sendNotification(Notifications.serverStatus, status).catch(() => undefined));
-  // Every sync's progress goes to every client: a view follows the sidecar's scheduled syncs as well as its own.
-  const stopRegistry = host.registry.onProgress((progress) => void connection.sendNotification(Notifications.registryProgress, progress).catch(() => undefined));
-  return () => {
-    stopEvents();
-    stopProgress();
-    stopStatus();
-    stopRegistry();
+  // A client that went away must cost nothing: vscode-jsonrpc throws at once on a closed or disposed connection.
+  const push = <P>(type: NotificationType<P>, params: P): void => {
+    try {
+      void connection.sendNotification(type, params).catch(() => undefined);
+    } catch {
+      // Its listeners go with its close or dispose, just below.
+    }
   };
+  const stops = [
+    host.store.subscribe((event) => push(Notifications.event, event)),
+    host.engine.onProgress((notice) => push(Notifications.progress, notice)),
+    host.pool.onStatus((status) => push(Notifications.serverStatus, status)),
+    // Every sync's progress goes to every client: a view follows the sidecar's scheduled syncs as well as its own.
+    host.registry.onProgress((progress) => push(Notifications.registryProgress, progress)),
+  ];
+  const stop = (): void => {
+    for (const off of stops) off();
+  };
+  connection.onClose(stop);
+  connection.onDispose(stop);
+  return stop;
 }
 
 /** Listens on the data directory's local socket, so that other CLI processes reach this host; returns the closer. */
@@ -66,10 +76,8 @@ export async function listen(host: Host): Promise<() => Promise<void>> {
     const connection = messageConnection(socket, socket);
     const entry = { connection, stop: serve(host, connection), socket };
     connections.add(entry);
-    connection.onClose(() => {
-      entry.stop();
-      connections.delete(entry);
-    });
+    connection.onClose(() => connections.delete(entry));
+    connection.onDispose(() => connections.delete(entry));
     socket.on('error', () => connection.dispose());
     connection.listen();
   });

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ServerConnection, type ConnectionOptions, type ServerSpec, type ServerStatus } from './connection';
+import { Listeners } from '../../common/listeners';
 
 /** A pool of MCP server connections keyed by name and definition: started lazily, reused, closed together. */
 export class McpPool {
   private readonly connections = new Map<string, ServerConnection>();
   /** Every call asks for its connection: find a spec seen before without hashing its definition again. */
   private readonly bySpec = new WeakMap<ServerSpec, ServerConnection>();
-  private readonly listeners = new Set<(status: ServerStatus) => void>();
+  private readonly listeners = new Listeners<ServerStatus>();
 
   constructor(private readonly options: ConnectionOptions) {}
 
@@ -27,8 +28,7 @@ export class McpPool {
 
   /** Calls `listener` whenever a server's state changes; returns the unsubscribe function. */
   onStatus(listener: (status: ServerStatus) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /** The tools last listed from a server with this name, without starting it. */
@@ -58,6 +58,6 @@ export class McpPool {
   }
 
   private notify(status: ServerStatus): void {
-    for (const listener of this.listeners) listener(status);
+    this.listeners.emit(status);
   }
 }

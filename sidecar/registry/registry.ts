@@ -23,6 +23,7 @@ import { introspect } from './introspect';
 import { readRegistrySettings, type RegistrySettings } from './settings';
 import { nextSyncAt, sourceHealth, syncSources, type SyncOptions, type SyncProgress } from './sync';
 import { workspaceUsage, type WorkspaceUsage } from './usage';
+import { Listeners } from '../../common/listeners';
 
 interface Built {
   revision: number;
@@ -55,7 +56,7 @@ export interface RegistryOptions {
 export class Registry {
   private built?: Built;
   private syncing: Promise<unknown> = Promise.resolve();
-  private readonly progressListeners = new Set<(progress: SyncProgress) => void>();
+  private readonly progressListeners = new Listeners<SyncProgress>();
   private readonly now: () => Date;
 
   private constructor(
@@ -86,8 +87,7 @@ export class Registry {
    */
   /** Calls `listener` with the progress of every sync, whoever asked for it (views follow scheduled syncs too). */
   onProgress(listener: (progress: SyncProgress) => void): () => void {
-    this.progressListeners.add(listener);
-    return () => this.progressListeners.delete(listener);
+    return this.progressListeners.add(listener);
   }
 
   sync(params: RegistrySyncParams, onProgress?: (progress: SyncProgress) => void): Promise<RegistrySyncReport> {
@@ -115,7 +115,7 @@ export class Registry {
       ...(params.tokens && { tokens: params.tokens }),
       onProgress: (progress) => {
         onProgress?.(progress);
-        for (const listener of this.progressListeners) listener(progress);
+        this.progressListeners.emit(progress);
       },
     });
     return {

@@ -12,6 +12,7 @@ import { DirectoryLock } from './lock';
 import { Projection } from './projection';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema';
 import { loadSqlJs } from './sqljs';
+import { Listeners } from '../../common/listeners';
 
 export interface StoreOptions {
   dataDir: string;
@@ -36,15 +37,13 @@ interface Manifest {
   snapshots: Array<{ file: string; seq: number; sha256: string }>;
 }
 
-type Listener = (event: RunEvent) => void;
-
 /**
  * The run store: an append-only journal (the truth) and a sql.js database of projections (for queries),
  * snapshotted atomically so the journal can be cut behind it. An event reaches the database and the
  * listeners only once its journal record is durable.
  */
 export class Store {
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners = new Listeners<RunEvent>();
   private notifiedSeq = 0;
   private bytesSinceSnapshot = 0;
   private snapshotting: Promise<void> | undefined;
@@ -178,13 +177,7 @@ export class Store {
         if (!isRunEvent(event)) continue;
         if (event.type === 'WorkflowStarted' && event.source !== undefined) this.definitions.add(event.definitionHash);
         this.notifiedSeq = event.seq;
-        for (const listener of this.listeners) {
-          try {
-            listener(event);
-          } catch {
-            // A listener's failure is its own; the event is durable and the other listeners still get it.
-          }
-        }
+        this.listeners.emit(event);
       }
     }
   }
@@ -226,9 +219,8 @@ export class Store {
   }
 
   /** Calls `listener` with every event once it is durable; returns the unsubscribe function. */
-  subscribe(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  subscribe(listener: (event: RunEvent) => void): () => void {
+    return this.listeners.add(listener);
   }
 
   /** Writes the database atomically (write, fsync, rename) and cuts the journal behind it, keeping one older generation. */

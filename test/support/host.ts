@@ -17,6 +17,19 @@ export interface Recorded {
 }
 
 /** A scratch workspace whose workflows can declare the recorder (`rec`) and server-everything (`everything`). */
+/** The steps of a workflow of two echo calls, one after the other (for TestWorkspace.workflow). */
+export const TWO_ECHOES = `steps:
+  - id: one
+    server: everything
+    tool: echo
+    with: { message: one }
+  - id: two
+    needs: one
+    server: everything
+    tool: echo
+    with: { message: two }
+`;
+
 export class TestWorkspace {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-ws-'));
   readonly recordFile = path.join(this.dir, 'calls.jsonl');

@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 import type { DashboardMessage } from '../../common/dashboard';
 import type { Host } from '../../sidecar/host/host';
 import { launchChromium } from '../support/chromium';
-import { TestWorkspace } from '../support/host';
+import { TestWorkspace, TWO_ECHOES } from '../support/host';
 import { openWebviewApp, RESULTS_DIR, type WebviewApp } from '../support/webview-page';
 import { until } from '../support/wait';
 
@@ -143,17 +143,7 @@ describe('runs dashboard webview', function () {
   });
 
   describe('reading the events straight from the sidecar', () => {
-    const chain = `steps:
-  - id: one
-    server: everything
-    tool: echo
-    with: { message: one }
-  - id: two
-    needs: one
-    server: everything
-    tool: echo
-    with: { message: two }
-`;
+    const chain = TWO_ECHOES;
     /** A page given the stream as the extension gives it (its origin in the CSP), and no relayed events. */
     const directPage = async (lastEvent: number) => {
       const { url } = await host.eventStream();
