@@ -9,7 +9,7 @@ import type { EntrySummary } from '../common/registry/protocol';
 import { runsToCsv } from '../common/runs-csv';
 import { argumentQuestions, parseAnswer } from '../common/tool-input';
 import { showRegistryDetails } from './registry-details-panel';
-import type { Sidecar } from './sidecar';
+import { SIDECAR_WAIT_MS, type Sidecar } from './sidecar';
 import type { RegistryNode } from './views/registry';
 import type { RunsModel } from './runs-model';
 import type { RunNode } from './views/runs';
@@ -39,7 +39,6 @@ export function tokenKey(source: string): string {
 
 /** Commands that work without the sidecar, and so never wait for it to start. */
 const NO_SIDECAR_NEEDED = new Set(['showLog', 'restartSidecar', 'showDashboard', 'setRegistryToken', 'workflow.open']);
-const SIDECAR_WAIT_MS = 30_000;
 
 /** Registers every command; returns their disposables. */
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {

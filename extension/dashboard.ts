@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { type DashboardMessage, type DashboardRequest, FRAME_MS, leanEvent, leanRun, parseDashboardRequest } from '../common/dashboard';
 import type { RunEvent } from '../common/events';
 import { Requests } from '../common/protocol';
@@ -19,6 +20,8 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
   private readonly ready = new Set<vscode.Webview>();
   /** Where the pages read the events straight from the sidecar; undefined until it tells (or if it cannot). */
   private stream?: string;
+  /** The connection whose stream was asked for. */
+  private streamOf?: MessageConnection;
   private readonly disposables: vscode.Disposable[] = [];
   private panel?: vscode.WebviewPanel;
   /** Events not yet posted: those that arrive in one turn of the event loop go in one message. */
@@ -34,19 +37,29 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
   ) {
     this.disposables.push(model.onDidChange((change) => (change.kind === 'event' ? this.queue(leanEvent(change.event)) : this.broadcast(messageOf(change)))));
     const offState = sidecar.onState((state) => this.broadcast({ type: 'sidecar', state }));
-    const offConnect = sidecar.onConnect((connection) => {
-      connection
-        .sendRequest(Requests.eventStream, undefined)
-        .then(({ url }) => reachable(url))
-        .then(
-          (url) => this.useStream(url),
-          (error: unknown) => {
-            this.log.warn(`dashboard: no direct event stream (${error instanceof Error ? error.message : String(error)}); events come through the extension`);
-            this.useStream(undefined);
-          },
-        );
+    const offConnect = sidecar.onConnect(() => {
+      // A new sidecar: its stream is another one, asked for when a page is shown.
+      if (this.pages.size === 0) this.stream = undefined;
+      this.askStream();
     });
     this.disposables.push({ dispose: offState }, { dispose: offConnect });
+  }
+
+  /** Asks the sidecar for its event stream, once per connection, and only while a page is shown (it opens a port). */
+  private askStream(): Promise<void> | undefined {
+    const connection = this.sidecar.connection;
+    if (!connection || this.pages.size === 0 || this.streamOf === connection) return undefined;
+    this.streamOf = connection;
+    return connection
+      .sendRequest(Requests.eventStream, undefined)
+      .then(({ url }) => reachable(url))
+      .then(
+        (url) => this.useStream(url),
+        (error: unknown) => {
+          this.log.warn(`dashboard: no direct event stream (${error instanceof Error ? error.message : String(error)}); events come through the extension`);
+          this.useStream(undefined);
+        },
+      );
   }
 
   /** A new stream (a new sidecar): the pages load again, their CSP allowing its origin only. */
@@ -78,7 +91,10 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
   private attach(webview: vscode.Webview, onDispose: vscode.Event<void>): void {
     webview.options = webviewOptions(this.extensionUri);
     this.pages.add(webview);
-    this.render(webview);
+    // The first page waits for the stream's address (a moment), so that it does not load twice.
+    const asking = this.askStream();
+    if (asking) void asking.then(() => this.pages.has(webview) && !webview.html && this.render(webview));
+    else this.render(webview);
     const listener = webview.onDidReceiveMessage((raw: unknown) => {
       const request = parseDashboardRequest(raw);
       if (!request) return this.log.warn(`dashboard: ignored a malformed message ${JSON.stringify(raw)?.slice(0, 200)}`);

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { Requests } from '../common/protocol';
-import type { Sidecar } from './sidecar';
+import { SIDECAR_WAIT_MS, type Sidecar } from './sidecar';
 import type { WorkflowsView } from './views/workflows';
 
 /** The part of VS Code's MCP API (1.100: `vscode.lm.registerMcpServerDefinitionProvider`) this uses; absent in older hosts. */
@@ -9,9 +9,6 @@ interface McpApi {
   McpStdioServerDefinition: new (label: string, command: string, args: string[], env: Record<string, string | number | null>) => unknown;
   McpHttpServerDefinition: new (label: string, uri: vscode.Uri, headers: Record<string, string>) => unknown;
 }
-
-/** How long VS Code's question waits for a starting sidecar. */
-const SIDECAR_WAIT_MS = 30_000;
 
 /**
  * Offers VS Code's chat the servers that only workflow files declare (their `servers:` blocks); the servers of

@@ -64,13 +64,9 @@ class DetailsPanel {
       case 'ready':
         return this.post();
       case 'addToWorkspace':
-        await vscode.commands.executeCommand('openconductor.registry.addToWorkspace', { name });
-        return;
       case 'addToUserProfile':
-        await vscode.commands.executeCommand('openconductor.registry.addToUserProfile', { name });
-        return;
       case 'introspect':
-        await vscode.commands.executeCommand('openconductor.registry.introspect', { name });
+        await vscode.commands.executeCommand(`openconductor.registry.${request.type}`, { name });
         return;
       case 'openLink': {
         // Checked again here: whatever the webview sends, only http(s) leaves the editor.

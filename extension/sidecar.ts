@@ -23,6 +23,9 @@ const MAX_BACKOFF_MS = 30_000;
 /** A sidecar up this long is healthy again: the next crash restarts it at once. */
 const HEALTHY_AFTER_MS = 60_000;
 
+/** How long something that needs the sidecar (a command, VS Code's question for MCP servers) waits for it to start. */
+export const SIDECAR_WAIT_MS = 30_000;
+
 /**
  * Keeps one connection to the workspace's host. If a host already serves the data directory (an `openconductor`
  * process in a terminal) the editor uses it over its socket; otherwise it starts `openconductor sidecar --stdio`
@@ -150,7 +153,7 @@ export class Sidecar {
   private spawn(): MessageConnection {
     const args = [this.options.cli, 'sidecar', '--stdio', '--sync-registry', '--workspace', this.options.workspaceFolder, '--data-dir', this.options.dataDir, ...(this.options.restricted() ? ['--restricted'] : [])];
     // In VS Code the extension host runs on Electron: this makes its binary a plain Node.js.
-    const child = spawn(process.execPath, args, { cwd: this.options.workspaceFolder, env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1'}, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: this.options.workspaceFolder, env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.options.log(`started the sidecar (pid ${child.pid}) ${Date.now() - this.startCalledAt} ms after the start began: ${path.basename(this.options.cli)} ${args.slice(1).join(' ')}`);
     let partial = '';

@@ -322,7 +322,11 @@ export class Host {
 
   /** The URL of the run events as Server-Sent Events (see EventStream): one stream for every client, opened once. */
   async eventStream(): Promise<{ url: string }> {
-    this.stream ??= EventStream.open(this.store);
+    // A failed open is not kept: the next request tries again.
+    this.stream ??= EventStream.open(this.store).catch((error: unknown) => {
+      this.stream = undefined;
+      throw error;
+    });
     return { url: (await this.stream).url };
   }
 
@@ -360,7 +364,7 @@ export class Host {
 
   /** Stops executing: runs still open stay open in the journal, resumed by the next host. */
   async close(): Promise<void> {
-    await (await this.stream?.catch(() => undefined))?.close();
+    await (await this.stream)?.close();
     this.engine.close();
     await this.pool.closeAll();
     await this.registry.close();

@@ -152,7 +152,8 @@ export class DashboardStore {
     for (const step of this.live.get(runId)?.steps ?? []) this.bump(`${runId}/${step.id}`);
   }
 
-  private bump(runId: string): void {
-    this.versions.set(runId, (this.versions.get(runId) ?? 0) + 1);
+  /** A run (by id) or a step (by `runId/step`) changed. */
+  private bump(key: string): void {
+    this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
   }
 }
